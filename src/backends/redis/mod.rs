@@ -1,0 +1,11 @@
+//! The Redis backend (being written).
+
+use crate::error::{Error, Result};
+use crate::open::OpenOptions;
+use crate::store::KeyValueStore;
+use std::sync::Arc;
+
+/// Opens a Redis store from a URL.
+pub(crate) async fn open_url(_url: &str, _options: &OpenOptions) -> Result<Arc<dyn KeyValueStore>> {
+    Err(Error::invalid("redis backend not built yet"))
+}

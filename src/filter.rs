@@ -1,0 +1,417 @@
+//! [`Filter`]: conditions on a record's fields, in the `field__lookup=value` form that users of
+//! the Python ecosystem know.
+//!
+//! The semantics are the same on every backend; backends that push a filter down must give
+//! exactly what [`Filter::matches`] gives.
+//!
+//! - A field is a dotted path (`meta.tag`) into nested objects.
+//! - A condition on a field that the record does not have is false, whatever the lookup
+//!   (`__ne` and `__isnull` included): an unknown field matches nothing.
+//! - Numbers compare by value (`1 == 1.0`). Ordering lookups (`gt`, `gte`, `lt`, `lte`) compare
+//!   two numbers or two strings; any other pair is false.
+//! - `contains` is a substring test on strings and a membership test on arrays.
+//! - An unknown lookup, or a value of the wrong type for its lookup, is
+//!   [`Error::InvalidInput`]: a filter is never silently widened.
+
+use crate::document::{json_type_name, Document};
+use crate::error::{Error, Result};
+use serde_json::Value;
+use std::cmp::Ordering;
+use std::fmt;
+
+/// How a condition compares a field with its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Lookup {
+    /// `field=value`: equal.
+    Eq,
+    /// `field__ne=value`: present and not equal.
+    Ne,
+    /// `field__gt=value`: greater than.
+    Gt,
+    /// `field__gte=value`: greater than or equal.
+    Gte,
+    /// `field__lt=value`: less than.
+    Lt,
+    /// `field__lte=value`: less than or equal.
+    Lte,
+    /// `field__in=[a, b]`: equal to one of the values of an array.
+    In,
+    /// `field__contains=value`: substring of a string, or element of an array.
+    Contains,
+    /// `field__startswith=prefix` on strings.
+    StartsWith,
+    /// `field__endswith=suffix` on strings.
+    EndsWith,
+    /// `field__isnull=true|false`: the field is (or is not) JSON null.
+    IsNull,
+}
+
+impl Lookup {
+    /// Every lookup, in the order of the docs.
+    pub const ALL: [Lookup; 11] = [
+        Lookup::Eq,
+        Lookup::Ne,
+        Lookup::Gt,
+        Lookup::Gte,
+        Lookup::Lt,
+        Lookup::Lte,
+        Lookup::In,
+        Lookup::Contains,
+        Lookup::StartsWith,
+        Lookup::EndsWith,
+        Lookup::IsNull,
+    ];
+
+    /// The suffix after `__`, e.g. `gte`; `eq` for equality.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lookup::Eq => "eq",
+            Lookup::Ne => "ne",
+            Lookup::Gt => "gt",
+            Lookup::Gte => "gte",
+            Lookup::Lt => "lt",
+            Lookup::Lte => "lte",
+            Lookup::In => "in",
+            Lookup::Contains => "contains",
+            Lookup::StartsWith => "startswith",
+            Lookup::EndsWith => "endswith",
+            Lookup::IsNull => "isnull",
+        }
+    }
+
+    /// The lookup named by a suffix, if any.
+    pub fn from_name(name: &str) -> Option<Lookup> {
+        Lookup::ALL.into_iter().find(|l| l.name() == name)
+    }
+}
+
+/// One condition: a field path, a lookup and a value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    path: Vec<String>,
+    lookup: Lookup,
+    value: Value,
+}
+
+impl Condition {
+    /// A checked condition: the path must be valid and the value must fit the lookup.
+    pub fn new(field: &str, lookup: Lookup, value: Value) -> Result<Self> {
+        let path = parse_path(field)?;
+        check_value(field, lookup, &value)?;
+        Ok(Condition {
+            path,
+            lookup,
+            value,
+        })
+    }
+
+    /// The field path, one element per nesting level.
+    pub fn path(&self) -> &[String] {
+        &self.path
+    }
+
+    /// The lookup.
+    pub fn lookup(&self) -> Lookup {
+        self.lookup
+    }
+
+    /// The value compared against.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// Whether a document satisfies this condition.
+    pub fn matches(&self, doc: &Document) -> bool {
+        match doc.lookup(&self.path) {
+            None => false,
+            Some(field) => eval(self.lookup, field, &self.value),
+        }
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = self.path.join(".");
+        match self.lookup {
+            Lookup::Eq => write!(f, "{field}={}", self.value),
+            l => write!(f, "{field}__{}={}", l.name(), self.value),
+        }
+    }
+}
+
+/// A conjunction of conditions. The empty filter matches every record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    conditions: Vec<Condition>,
+}
+
+impl Filter {
+    /// The filter that matches everything.
+    pub fn all() -> Self {
+        Filter::default()
+    }
+
+    /// Adds a condition built from parts. Panics never; errors are returned.
+    pub fn with(mut self, field: &str, lookup: Lookup, value: impl Into<Value>) -> Result<Self> {
+        self.conditions
+            .push(Condition::new(field, lookup, value.into())?);
+        Ok(self)
+    }
+
+    /// Adds `field = value`.
+    pub fn eq(self, field: &str, value: impl Into<Value>) -> Result<Self> {
+        self.with(field, Lookup::Eq, value)
+    }
+
+    /// Parses one `field__lookup=value` string, as the CLI takes it. The value is parsed as
+    /// JSON when it is valid JSON, else taken as a string.
+    pub fn parse_arg(arg: &str) -> Result<Condition> {
+        let (lhs, raw) = arg.split_once('=').ok_or_else(|| {
+            Error::invalid(format!("filter {arg:?} is not of the form field__lookup=value"))
+        })?;
+        let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
+        Filter::parse_pair(lhs, value)
+    }
+
+    /// Builds a condition from a `field__lookup` name and a value, as in Python's
+    /// `filter(**kwargs)`.
+    pub fn parse_pair(lhs: &str, value: Value) -> Result<Condition> {
+        let (field, lookup) = match lhs.rsplit_once("__") {
+            Some((field, name)) => {
+                let lookup = Lookup::from_name(name).ok_or_else(|| {
+                    let known: Vec<_> = Lookup::ALL.iter().map(|l| l.name()).collect();
+                    Error::invalid(format!(
+                        "unknown lookup {name:?} in {lhs:?}; known lookups: {}",
+                        known.join(", ")
+                    ))
+                })?;
+                (field, lookup)
+            }
+            None => (lhs, Lookup::Eq),
+        };
+        Condition::new(field, lookup, value)
+    }
+
+    /// Parses a list of `field__lookup=value` strings.
+    pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Self> {
+        let conditions = args
+            .iter()
+            .map(|a| Filter::parse_arg(a.as_ref()))
+            .collect::<Result<_>>()?;
+        Ok(Filter { conditions })
+    }
+
+    /// Adds a parsed condition.
+    pub fn and(mut self, condition: Condition) -> Self {
+        self.conditions.push(condition);
+        self
+    }
+
+    /// The conditions, all of which must hold.
+    pub fn conditions(&self) -> &[Condition] {
+        &self.conditions
+    }
+
+    /// True for the filter that matches everything.
+    pub fn is_empty(&self) -> bool {
+        self.conditions.is_empty()
+    }
+
+    /// Whether a document satisfies every condition.
+    pub fn matches(&self, doc: &Document) -> bool {
+        self.conditions.iter().all(|c| c.matches(doc))
+    }
+}
+
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, c) in self.conditions.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{c}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Field names are dotted paths of non-empty parts without quotes, backslashes or control
+/// characters, so that every backend can address them safely.
+fn parse_path(field: &str) -> Result<Vec<String>> {
+    let bad = |why: &str| Err(Error::invalid(format!("filter field {field:?} is not valid: {why}")));
+    if field.is_empty() {
+        return bad("it is empty");
+    }
+    if field.len() > 256 {
+        return bad("it is longer than 256 bytes");
+    }
+    let mut path = Vec::new();
+    for part in field.split('.') {
+        if part.is_empty() {
+            return bad("it has an empty part");
+        }
+        if part
+            .chars()
+            .any(|c| c.is_control() || c == '"' || c == '\\')
+        {
+            return bad("quotes, backslashes and control characters are not allowed");
+        }
+        path.push(part.to_string());
+    }
+    Ok(path)
+}
+
+fn check_value(field: &str, lookup: Lookup, value: &Value) -> Result<()> {
+    let wrong = |wanted: &str| {
+        Err(Error::invalid(format!(
+            "filter {field}__{} needs {wanted}, got {}",
+            lookup.name(),
+            json_type_name(value)
+        )))
+    };
+    match lookup {
+        Lookup::In if !value.is_array() => wrong("an array"),
+        Lookup::IsNull if !value.is_boolean() => wrong("true or false"),
+        Lookup::StartsWith | Lookup::EndsWith if !value.is_string() => wrong("a string"),
+        Lookup::Gt | Lookup::Gte | Lookup::Lt | Lookup::Lte
+            if !(value.is_number() || value.is_string()) =>
+        {
+            wrong("a number or a string")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// JSON equality where numbers compare by value.
+pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => compare_numbers(x, y) == Some(Ordering::Equal),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x
+                    .iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+fn compare_numbers(x: &serde_json::Number, y: &serde_json::Number) -> Option<Ordering> {
+    if let (Some(a), Some(b)) = (x.as_i64(), y.as_i64()) {
+        return Some(a.cmp(&b));
+    }
+    if let (Some(a), Some(b)) = (x.as_u64(), y.as_u64()) {
+        return Some(a.cmp(&b));
+    }
+    x.as_f64()?.partial_cmp(&y.as_f64()?)
+}
+
+fn order(field: &Value, value: &Value) -> Option<Ordering> {
+    match (field, value) {
+        (Value::Number(x), Value::Number(y)) => compare_numbers(x, y),
+        (Value::String(x), Value::String(y)) => Some(x.as_str().cmp(y.as_str())),
+        _ => None,
+    }
+}
+
+fn eval(lookup: Lookup, field: &Value, value: &Value) -> bool {
+    match lookup {
+        Lookup::Eq => json_eq(field, value),
+        Lookup::Ne => !json_eq(field, value),
+        Lookup::Gt => order(field, value) == Some(Ordering::Greater),
+        Lookup::Gte => matches!(
+            order(field, value),
+            Some(Ordering::Greater | Ordering::Equal)
+        ),
+        Lookup::Lt => order(field, value) == Some(Ordering::Less),
+        Lookup::Lte => matches!(order(field, value), Some(Ordering::Less | Ordering::Equal)),
+        Lookup::In => value
+            .as_array()
+            .is_some_and(|options| options.iter().any(|o| json_eq(field, o))),
+        Lookup::Contains => match (field, value) {
+            (Value::String(s), Value::String(sub)) => s.contains(sub.as_str()),
+            (Value::Array(items), v) => items.iter().any(|i| json_eq(i, v)),
+            _ => false,
+        },
+        Lookup::StartsWith => match (field, value) {
+            (Value::String(s), Value::String(p)) => s.starts_with(p.as_str()),
+            _ => false,
+        },
+        Lookup::EndsWith => match (field, value) {
+            (Value::String(s), Value::String(p)) => s.ends_with(p.as_str()),
+            _ => false,
+        },
+        Lookup::IsNull => field.is_null() == (value == &Value::Bool(true)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc(v: Value) -> Document {
+        Document::from_value(v).unwrap()
+    }
+
+    fn m(arg: &str, v: Value) -> bool {
+        Filter::parse_args(&[arg]).unwrap().matches(&doc(v))
+    }
+
+    #[test]
+    fn lookups() {
+        let d = json!({"n": 5, "s": "hello", "tags": ["a", "b"], "z": null, "meta": {"tag": "x"}});
+        assert!(m("n=5", d.clone()));
+        assert!(m("n=5.0", d.clone()));
+        assert!(!m("n=\"5\"", d.clone()));
+        assert!(m("n__ne=4", d.clone()));
+        assert!(m("n__gt=4", d.clone()) && !m("n__gt=5", d.clone()));
+        assert!(m("n__gte=5", d.clone()) && m("n__lte=5", d.clone()));
+        assert!(m("n__lt=5.5", d.clone()));
+        assert!(m("n__in=[1,5]", d.clone()) && !m("n__in=[1]", d.clone()));
+        assert!(m("s__contains=ell", d.clone()));
+        assert!(m("tags__contains=a", d.clone()) && !m("tags__contains=c", d.clone()));
+        assert!(m("s__startswith=he", d.clone()) && m("s__endswith=lo", d.clone()));
+        assert!(m("z__isnull=true", d.clone()) && m("s__isnull=false", d.clone()));
+        assert!(m("meta.tag=x", d.clone()));
+        assert!(m("s__gt=a", d.clone()) && !m("s__gt=3", d.clone()));
+    }
+
+    #[test]
+    fn unknown_fields_match_nothing() {
+        let d = json!({"n": 5});
+        for arg in ["x=1", "x__ne=1", "x__isnull=true", "x__isnull=false", "n.deeper=1"] {
+            assert!(!m(arg, d.clone()), "{arg}");
+        }
+    }
+
+    #[test]
+    fn bad_filters_are_invalid_input() {
+        for arg in [
+            "n__bogus=1",
+            "noequals",
+            "n__in=1",
+            "n__isnull=maybe",
+            "n__startswith=1",
+            "=1",
+            "a..b=1",
+            "a\"b=1",
+            "n__gt=[1]",
+        ] {
+            let e = Filter::parse_args(&[arg]).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{arg}: {e}");
+        }
+    }
+
+    #[test]
+    fn values_that_are_not_json_are_strings() {
+        let c = Filter::parse_arg("status=done").unwrap();
+        assert_eq!(c.value(), &json!("done"));
+        let c = Filter::parse_arg("n=10").unwrap();
+        assert_eq!(c.value(), &json!(10));
+    }
+}
