@@ -109,6 +109,17 @@ pub trait KeyValueStore: Send + Sync + fmt::Debug {
         Ok(out)
     }
 
+    /// The names of the schemas that hold at least one record, sorted. Backends that cannot
+    /// tell their schemas from other data say so with an error.
+    async fn list_schemas(&self) -> Result<Vec<String>> {
+        Err(Error::Backend {
+            backend: self.backend(),
+            message: "this backend cannot list its schemas; name them".into(),
+            temporary: false,
+            source: None,
+        })
+    }
+
     /// Checks that the backend answers.
     async fn ping(&self) -> Result<()> {
         Ok(())
@@ -313,6 +324,9 @@ impl<S: KeyValueStore + ?Sized> KeyValueStore for Arc<S> {
         keys: &[RecordKey<'_>],
     ) -> Result<Vec<Result<()>>> {
         (**self).delete_many(schema, keys).await
+    }
+    async fn list_schemas(&self) -> Result<Vec<String>> {
+        (**self).list_schemas().await
     }
     async fn ping(&self) -> Result<()> {
         (**self).ping().await

@@ -11,10 +11,14 @@ use crate::filter::Filter;
 use crate::names::{RecordKey, SchemaName};
 use crate::store::{KeyValueStore, KeyedDocument};
 use async_trait::async_trait;
+use compact_str::CompactString;
+use hashbrown::hash_map::Entry;
 use hashbrown::HashMap;
 use parking_lot::RwLock;
 
-type Schema = HashMap<String, Document>;
+/// Keys are compact strings: a key of up to 24 bytes is stored inline, so an insert of a
+/// typical key allocates nothing for it.
+type Schema = HashMap<CompactString, Document>;
 
 /// An in-memory record store.
 #[derive(Debug, Default)]
@@ -58,9 +62,9 @@ impl KeyValueStore for MemoryStore {
             Some(records) => records,
             None => schemas.entry(schema.as_str().to_string()).or_default(),
         };
-        match records.entry_ref(key.as_str()) {
-            hashbrown::hash_map::EntryRef::Occupied(_) => Err(Error::already_exists(schema.as_str(), key.as_str())),
-            hashbrown::hash_map::EntryRef::Vacant(v) => {
+        match records.entry(CompactString::new(key.as_str())) {
+            Entry::Occupied(_) => Err(Error::already_exists(schema.as_str(), key.as_str())),
+            Entry::Vacant(v) => {
                 v.insert(record.clone());
                 Ok(())
             }
@@ -88,7 +92,9 @@ impl KeyValueStore for MemoryStore {
 
     async fn delete_record(&self, schema: SchemaName<'_>, key: RecordKey<'_>) -> Result<()> {
         let mut schemas = self.schemas.write();
-        let removed = schemas.get_mut(schema.as_str()).and_then(|s| s.remove(key.as_str()));
+        let removed = schemas
+            .get_mut(schema.as_str())
+            .and_then(|s| s.remove(key.as_str()));
         match removed {
             Some(_) => Ok(()),
             None => Err(Error::not_found(schema.as_str(), key.as_str())),
@@ -116,7 +122,18 @@ impl KeyValueStore for MemoryStore {
         Ok(records
             .iter()
             .filter(|(_, doc)| filter.matches(doc))
-            .map(|(k, doc)| (k.clone(), doc.clone()))
+            .map(|(k, doc)| (k.to_string(), doc.clone()))
             .collect())
+    }
+
+    async fn list_schemas(&self) -> Result<Vec<String>> {
+        let schemas = self.schemas.read();
+        let mut names: Vec<String> = schemas
+            .iter()
+            .filter(|(_, records)| !records.is_empty())
+            .map(|(name, _)| name.clone())
+            .collect();
+        names.sort();
+        Ok(names)
     }
 }

@@ -325,6 +325,15 @@ impl KeyValueStore for SqliteStore {
         .await
     }
 
+    async fn list_schemas(&self) -> Result<Vec<String>> {
+        self.with(Idempotent, |c| {
+            let mut st = c.prepare_cached("SELECT DISTINCT schema FROM records ORDER BY schema")?;
+            let names = st.query_map([], |r| r.get(0))?;
+            Ok(Ok(names.collect::<rusqlite::Result<Vec<String>>>()?))
+        })
+        .await
+    }
+
     async fn ping(&self) -> Result<()> {
         self.manager.ping().await
     }

@@ -1,1 +1,94 @@
-fn main(){}
+//! `recordstore`: the command-line tool over the recordstore library.
+//!
+//! Exit codes: 0 ok, 2 usage, 3 not found, 4 already exists, 5 backend unreachable or timed
+//! out, 6 invalid input or corrupt stored data, 1 anything else.
+
+mod bench;
+mod records;
+mod settings;
+mod transfer;
+
+use clap::{Parser, Subcommand};
+use recordstore::Error;
+use std::process::ExitCode;
+
+/// One record-store API over memory, SQLite, Redis and HDFS.
+#[derive(Parser, Debug)]
+#[command(name = "recordstore", version, about)]
+struct Cli {
+    #[command(flatten)]
+    connection: settings::ConnectionArgs,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Insert a new record (fails with exit code 4 if the key exists).
+    Insert(records::WriteArgs),
+    /// Replace an existing record (fails with exit code 3 if there is none).
+    Update(records::WriteArgs),
+    /// Insert a record, or replace it if the key exists.
+    Save(records::WriteArgs),
+    /// Print a record as one JSON line.
+    Get(records::KeyArgs),
+    /// Delete a record.
+    Delete(records::KeyArgs),
+    /// Print `true` or `false`.
+    Exists(records::KeyArgs),
+    /// Print the number of records in a schema.
+    Count(records::SchemaArgs),
+    /// Print matching records as JSON Lines of {"key": KEY, "record": {...}}.
+    Filter(records::FilterArgs),
+    /// Print every record of a schema as JSON Lines of {"key": KEY, "record": {...}}.
+    Export(records::SchemaArgs),
+    /// Read JSON Lines of records and insert them, keyed by a field.
+    Import(transfer::ImportArgs),
+    /// Copy schemas to another store.
+    Copy(transfer::CopyArgs),
+    /// Check connectivity and print the connection mode and stats.
+    Ping(records::PingArgs),
+    /// Run the peer's workload and print ops/s per operation.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&Error::invalid(format!("cannot start a runtime: {e}"))),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &Error) -> ExitCode {
+    eprintln!("recordstore: {e}");
+    ExitCode::from(e.exit_code() as u8)
+}
+
+async fn run(cli: Cli) -> recordstore::Result<()> {
+    let settings = cli.connection.resolve()?;
+    match cli.command {
+        Command::Insert(a) => records::write(&settings, a, records::Write::Insert).await,
+        Command::Update(a) => records::write(&settings, a, records::Write::Update).await,
+        Command::Save(a) => records::write(&settings, a, records::Write::Save).await,
+        Command::Get(a) => records::get(&settings, a).await,
+        Command::Delete(a) => records::delete(&settings, a).await,
+        Command::Exists(a) => records::exists(&settings, a).await,
+        Command::Count(a) => records::count(&settings, a).await,
+        Command::Filter(a) => records::filter(&settings, a).await,
+        Command::Export(a) => transfer::export(&settings, a).await,
+        Command::Import(a) => transfer::import(&settings, a).await,
+        Command::Copy(a) => transfer::copy(&settings, a).await,
+        Command::Ping(a) => records::ping(&settings, a).await,
+        Command::Bench(a) => bench::run(&settings, a).await,
+    }
+}
