@@ -30,6 +30,8 @@ use Idempotency::{Idempotent, NotIdempotent};
 /// A record store in one SQLite file.
 pub struct SqliteStore {
     manager: ConnectorManager<SqliteConnector>,
+    /// The file's path as text, for error messages.
+    path: String,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -55,9 +57,10 @@ impl SqliteStore {
         options: PoolOptions,
     ) -> Result<Self> {
         let connector = SqliteConnector::new(path);
+        let path = connector.path().display().to_string();
         let manager = ConnectorManagerFactory::create_manager(connector, mode, options);
         manager.ping().await?;
-        Ok(SqliteStore { manager })
+        Ok(SqliteStore { manager, path })
     }
 
     /// The connection manager.
@@ -65,20 +68,15 @@ impl SqliteStore {
         &self.manager
     }
 
-    fn path(&self) -> String {
-        self.manager.connector().path().display().to_string()
-    }
-
     async fn with<T>(
         &self,
         idempotency: Idempotency,
         op: impl FnMut(&mut Connection) -> rusqlite::Result<Result<T>>,
     ) -> Result<T> {
-        let path = self.path();
         let mut op = op;
         self.manager
             .with_connection(idempotency, |conn| {
-                op(conn).unwrap_or_else(|e| Err(map_error(e, &path)))
+                op(conn).unwrap_or_else(|e| Err(map_error(e, &self.path)))
             })
             .await
     }

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Runs recordstore's benchmarks next to their baselines in one run, and prints Markdown tables.
+
+usage: scripts/bench.py [SECTION ...]   (default: every section whose servers answer)
+sections: memory sqlite modes redis hdfs
+Needs: target/release/recordstore and examples (cargo build --release --examples), the peer
+(../shared/peer/setup.sh into .peer-venv), redis-benchmark, and the servers of scripts/test
+(scripts/start-redis.sh, scripts/start-hdfs.sh) for the redis and hdfs sections.
+Each figure is the median of ROUNDS runs; ours and the baseline alternate so that both see
+the same machine state.
+"""
+import os, statistics, subprocess, sys, json, shutil, tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RS = os.path.join(ROOT, "target/release/recordstore")
+EX = os.path.join(ROOT, "target/release/examples")
+PEER = os.environ.get("PEER_PYTHON", os.path.join(ROOT, ".peer-venv/bin/python"))
+PEER_BENCH = os.path.join(ROOT, "../shared/peer/peer_bench.py")
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+N = int(os.environ.get("N", "20000"))
+REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0")
+REDIS_PORT = REDIS.rsplit(":", 1)[1].split("/")[0]
+OPS = ["insert", "get", "update", "exists", "count", "filter", "delete"]
+
+
+def run(cmd, env=None):
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+    if out.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{out.stderr}")
+    return out.stdout
+
+
+def parse_tsv(text):
+    rates = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 4 and parts[0] in OPS:
+            rates[parts[0]] = float(parts[3])
+    return rates
+
+
+def medians(runs):
+    keys = runs[0].keys()
+    return {k: statistics.median(r[k] for r in runs if k in r) for k in keys}
+
+
+def alternate(commands):
+    """commands: {label: argv}; runs each ROUNDS times, interleaved; returns medians."""
+    results = {label: [] for label in commands}
+    for _ in range(ROUNDS):
+        for label, argv in commands.items():
+            results[label].append(parse_tsv(run(argv)))
+    return {label: medians(r) for label, r in results.items()}
+
+
+def table(title, cols, rows_by_label, ratio=None):
+    print(f"\n### {title}\n")
+    head = ["op"] + cols + ([f"ratio {ratio[0]} / {ratio[1]}"] if ratio else [])
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for op in OPS:
+        if not all(op in rows_by_label[c] for c in cols):
+            continue
+        cells = [f"{rows_by_label[c][op]:,.0f}" for c in cols]
+        if ratio:
+            cells.append(f"{rows_by_label[ratio[0]][op] / rows_by_label[ratio[1]][op]:.2f}x")
+        print("| " + " | ".join([op] + cells) + " |")
+
+
+def section_memory():
+    r = alternate({
+        "recordstore memory://": [RS, "--url", "memory://", "bench", "--records", str(N)],
+        "peer InMemoryKeyValueStoreBackend": [PEER, PEER_BENCH, "memory", str(N)],
+    })
+    cols = list(r)
+    table(f"memory, one client, N={N} (ops/s, median of {ROUNDS})", cols, r, (cols[0], cols[1]))
+
+
+def section_sqlite():
+    tmp = tempfile.mkdtemp()
+    db, plain = os.path.join(tmp, "bench.db"), os.path.join(tmp, "plain.db")
+    r = alternate({
+        "recordstore sqlite://": [RS, "--url", f"sqlite://{db}", "bench", "--records", str(N)],
+        "plain rusqlite loop": [os.path.join(EX, "sqlite_plain_loop"), plain, str(N)],
+    })
+    cols = list(r)
+    table(f"SQLite, one client, N={N} (ops/s, median of {ROUNDS})", cols, r, (cols[0], cols[1]))
+    shutil.rmtree(tmp)
+
+
+def section_modes():
+    tmp = tempfile.mkdtemp()
+    url = f"sqlite://{os.path.join(tmp, 'modes.db')}"
+    for c in (1, 16, 64):
+        r = alternate({
+            f"single c={c}": [RS, "--url", url, "--mode", "single", "bench", "--records", str(N), "--concurrency", str(c)],
+            f"pooled(4) c={c}": [RS, "--url", url, "--mode", "pooled", "--max-connections", "4", "bench", "--records", str(N), "--concurrency", str(c)],
+        })
+        cols = list(r)
+        table(f"SQLite single vs pooled, concurrency {c} (ops/s)", cols, r, (cols[1], cols[0]))
+    shutil.rmtree(tmp)
+
+
+def redis_benchmark(extra):
+    out = run(["redis-benchmark", "-p", REDIS_PORT, "-n", str(N * 2), "-t", "hset,get", "-q", "--csv"] + extra)
+    rates = {}
+    for line in out.splitlines():
+        parts = [p.strip('"') for p in line.split(",")]
+        if parts and parts[0].startswith(("HSET", "GET")):
+            rates[parts[0].split()[0].lower()] = float(parts[1])
+    return rates
+
+
+def section_redis():
+    res = {}
+    for label, extra in [("c=1", ["--concurrency", "1"]), ("c=16", ["--concurrency", "16"]),
+                         ("c=16 batch 16", ["--concurrency", "16", "--batch", "16"])]:
+        res[label] = alternate({label: [RS, "--url", REDIS, "bench", "--records", str(N)] + extra})[label]
+    for mode in ("single", "pooled"):
+        label = f"{mode} c=16"
+        res[label] = alternate({label: [RS, "--url", REDIS, "--mode", mode, "--max-connections", "16", "bench", "--records", str(N), "--concurrency", "16"]})[label]
+    peer = alternate({"peer": [PEER, PEER_BENCH, "redis", str(N), "--port", REDIS_PORT]})["peer"]
+    rb = {k: redis_benchmark(v) for k, v in [("c=1", ["-c", "1"]), ("c=16", ["-c", "16"]), ("c=16 -P 16", ["-c", "16", "-P", "16"])]}
+    print(f"\n### Redis ({REDIS}), N={N} (ops/s, median of {ROUNDS})\n")
+    print("| op | " + " | ".join(f"recordstore {k}" for k in res) + " | peer |")
+    print("|" + "---|" * (len(res) + 2))
+    for op in OPS:
+        print(f"| {op} | " + " | ".join(f"{res[k].get(op, 0):,.0f}" for k in res) + f" | {peer.get(op, 0):,.0f} |")
+    print("\n| redis-benchmark | HSET | GET |\n|---|---|---|")
+    for k, v in rb.items():
+        print(f"| {k} | {v.get('hset', 0):,.0f} | {v.get('get', 0):,.0f} |")
+    print("\n| target | ours | redis-benchmark | ratio |\n|---|---|---|---|")
+    for ours_label, rb_label, ops in [("c=1", "c=1", [("insert", "hset"), ("get", "get")]),
+                                      ("c=16", "c=16", [("insert", "hset"), ("get", "get")]),
+                                      ("c=16 batch 16", "c=16 -P 16", [("insert", "hset"), ("get", "get")])]:
+        for op, rop in ops:
+            a, b = res[ours_label].get(op, 0), rb[rb_label].get(rop, 1)
+            print(f"| {op} {ours_label} vs {rop.upper()} {rb_label} | {a:,.0f} | {b:,.0f} | {a / b:.2f}x |")
+    f_ours, f_peer = res["c=1"].get("filter", 0), peer.get("filter", 1)
+    print(f"| filter scan vs peer | {f_ours:,.0f} | peer {f_peer:,.0f} | {f_ours / f_peer:.1f}x |")
+
+
+def section_hdfs():
+    n = int(os.environ.get("HDFS_N", "2000"))
+    res = {}
+    for label, url, extra in [("hdfs:// c=1", "hdfs://127.0.0.1:9000/bench", []),
+                              ("hdfs:// c=16", "hdfs://127.0.0.1:9000/bench", ["--concurrency", "16"]),
+                              ("webhdfs:// c=1", "webhdfs://127.0.0.1:9870/bench", [])]:
+        res[label] = alternate({label: [RS, "--url", url, "bench", "--records", str(n)] + extra})[label]
+    plain = alternate({"plain": [os.path.join(EX, "hdfs_plain_loop"), "hdfs://127.0.0.1:9000/plain", str(n)]})["plain"]
+    peer = alternate({"peer": [PEER, PEER_BENCH, "hdfs", str(n), "--port", "9870"]})["peer"]
+    print(f"\n### HDFS (MiniDFSCluster), N={n} (ops/s, median of {ROUNDS})\n")
+    cols = list(res) + ["plain hdfs-native loop", "peer (WebHDFS)"]
+    print("| op | " + " | ".join(cols) + " |")
+    print("|" + "---|" * (len(cols) + 1))
+    for op in OPS:
+        vals = [res[k].get(op) for k in res] + [plain.get(op), peer.get(op)]
+        print(f"| {op} | " + " | ".join("-" if v is None else f"{v:,.0f}" for v in vals) + " |")
+    for op in ("insert", "get"):
+        a = res["hdfs:// c=1"][op]
+        print(f"\n{op}: {a / peer[op]:.1f}x the peer, {a / plain[op]:.2f}x the plain loop, "
+              f"concurrency 16 scales {res['hdfs:// c=16'][op] / a:.1f}x over one client")
+
+
+SECTIONS = {"memory": section_memory, "sqlite": section_sqlite, "modes": section_modes,
+            "redis": section_redis, "hdfs": section_hdfs}
+
+if __name__ == "__main__":
+    wanted = sys.argv[1:] or list(SECTIONS)
+    for s in wanted:
+        SECTIONS[s]()
+        sys.stdout.flush()
