@@ -67,7 +67,7 @@ impl<'a> RecordKey<'a> {
             Some("it is empty")
         } else if key.len() > MAX_KEY_LEN {
             Some("it is longer than 180 bytes")
-        } else if key.chars().any(char::is_control) {
+        } else if has_control(key) {
             Some("it contains a control character")
         } else {
             None
@@ -84,6 +84,15 @@ impl<'a> RecordKey<'a> {
     /// The key as text.
     pub fn as_str(&self) -> &'a str {
         self.0
+    }
+}
+
+/// Whether text has a control character; ASCII keys (the common case) skip UTF-8 decoding.
+fn has_control(s: &str) -> bool {
+    if s.is_ascii() {
+        s.bytes().any(|b| b < 0x20 || b == 0x7f)
+    } else {
+        s.chars().any(char::is_control)
     }
 }
 
@@ -152,7 +161,7 @@ mod tests {
             assert!(RecordKey::new(ok).is_ok(), "{ok}");
         }
         let huge = "k".repeat(181);
-        for bad in ["", "a\nb", "\u{0}", "tab\t", "\u{7f}", &huge] {
+        for bad in ["", "a\nb", "\u{0}", "tab\t", "\u{7f}", "ü\u{85}", "ü\n", &huge] {
             let e = RecordKey::new(bad).unwrap_err();
             assert!(e.to_string().contains("record key"), "{e}");
         }
