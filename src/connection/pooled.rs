@@ -209,10 +209,9 @@ impl<C: Connector> PooledConnectorManager<C> {
                     let status = self.pool.status();
                     let cause = match last_cause {
                         Some(e) => format!("last error: {e}"),
-                        None if status.size >= status.max_size => format!(
-                            "all {} connections stayed in use",
-                            status.max_size
-                        ),
+                        None if status.size >= status.max_size => {
+                            format!("all {} connections stayed in use", status.max_size)
+                        }
                         None => "connecting did not finish".to_string(),
                     };
                     return Err(Error::Timeout {

@@ -125,9 +125,8 @@ impl<C: Connector> SingleConnectorManager<C> {
                 Counters::bump(&self.counters.closed_broken);
                 self.connector.disconnect(old).await;
             }
-            let conn =
-                connect_with_retry(&self.connector, &self.options, &self.counters, deadline)
-                    .await?;
+            let conn = connect_with_retry(&self.connector, &self.options, &self.counters, deadline)
+                .await?;
             let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
             *slot = Some((conn, generation));
         }
@@ -193,9 +192,7 @@ impl<C: Connector> Drop for SingleLease<'_, C> {
                 }
             }
             Held::Shared(_, generation) => {
-                self.manager
-                    .condemned
-                    .store(*generation, Ordering::Release);
+                self.manager.condemned.store(*generation, Ordering::Release);
             }
         }
     }
