@@ -7,11 +7,13 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::cluster_async::ClusterConnection;
 use redis::{
-    AsyncConnectionConfig, Client, ConnectionAddr, ConnectionInfo, ProtocolVersion,
-    RedisConnectionInfo, RedisError, RedisFuture,
+    AsyncConnectionConfig, Client, ConnectionAddr, ConnectionInfo, ProtocolVersion, PushInfo,
+    PushKind, RedisConnectionInfo, RedisError, RedisFuture,
 };
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How `filter_record` evaluates a filter.
@@ -187,6 +189,8 @@ impl RedisSettings {
         })
     }
 
+    /// RESP3 for single servers, whose disconnection notices let a dead connection be
+    /// replaced before a write is sent on it (Redis 6 or newer); RESP2 for clusters.
     fn connection_info(&self, host: &str, port: u16) -> ConnectionInfo {
         let addr = if self.tls {
             ConnectionAddr::TcpTls {
@@ -204,7 +208,11 @@ impl RedisSettings {
                 db: self.db,
                 username: self.username.clone(),
                 password: self.password.as_ref().map(|p| p.expose().to_string()),
-                protocol: ProtocolVersion::RESP2,
+                protocol: if self.cluster {
+                    ProtocolVersion::RESP2
+                } else {
+                    ProtocolVersion::RESP3
+                },
             },
         }
     }
@@ -274,10 +282,17 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// One connection: a handle that many callers can use at once.
+/// One connection: a handle that many callers can use at once (clones share the socket).
 #[derive(Clone)]
-#[non_exhaustive]
-pub enum RedisConnection {
+pub struct RedisConnection {
+    inner: Inner,
+    /// Cleared when the client library reports the socket closed (a RESP3 disconnection
+    /// push), so that the manager replaces the connection before sending on it.
+    alive: Option<Arc<AtomicBool>>,
+}
+
+#[derive(Clone)]
+enum Inner {
     /// Single mode: a multiplexed connection that reconnects by itself.
     Managed(ConnectionManager),
     /// Pooled mode: one multiplexed connection per pool slot.
@@ -286,22 +301,36 @@ pub enum RedisConnection {
     Cluster(ClusterConnection),
 }
 
+impl RedisConnection {
+    /// Whether the client library still considers the socket open (always true for a
+    /// cluster connection, which manages its nodes' connections itself).
+    pub fn is_open(&self) -> bool {
+        self.alive
+            .as_ref()
+            .is_none_or(|a| a.load(Ordering::Acquire))
+    }
+}
+
 impl fmt::Debug for RedisConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RedisConnection::Managed(_) => "RedisConnection::Managed",
-            RedisConnection::Multiplexed(_) => "RedisConnection::Multiplexed",
-            RedisConnection::Cluster(_) => "RedisConnection::Cluster",
-        })
+        let kind = match self.inner {
+            Inner::Managed(_) => "managed",
+            Inner::Multiplexed(_) => "multiplexed",
+            Inner::Cluster(_) => "cluster",
+        };
+        f.debug_struct("RedisConnection")
+            .field("kind", &kind)
+            .field("open", &self.is_open())
+            .finish()
     }
 }
 
 impl redis::aio::ConnectionLike for RedisConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> RedisFuture<'a, redis::Value> {
-        match self {
-            RedisConnection::Managed(c) => c.req_packed_command(cmd),
-            RedisConnection::Multiplexed(c) => c.req_packed_command(cmd),
-            RedisConnection::Cluster(c) => c.req_packed_command(cmd),
+        match &mut self.inner {
+            Inner::Managed(c) => c.req_packed_command(cmd),
+            Inner::Multiplexed(c) => c.req_packed_command(cmd),
+            Inner::Cluster(c) => c.req_packed_command(cmd),
         }
     }
 
@@ -311,20 +340,33 @@ impl redis::aio::ConnectionLike for RedisConnection {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<redis::Value>> {
-        match self {
-            RedisConnection::Managed(c) => c.req_packed_commands(cmd, offset, count),
-            RedisConnection::Multiplexed(c) => c.req_packed_commands(cmd, offset, count),
-            RedisConnection::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        match &mut self.inner {
+            Inner::Managed(c) => c.req_packed_commands(cmd, offset, count),
+            Inner::Multiplexed(c) => c.req_packed_commands(cmd, offset, count),
+            Inner::Cluster(c) => c.req_packed_commands(cmd, offset, count),
         }
     }
 
     fn get_db(&self) -> i64 {
-        match self {
-            RedisConnection::Managed(c) => c.get_db(),
-            RedisConnection::Multiplexed(c) => c.get_db(),
-            RedisConnection::Cluster(c) => c.get_db(),
+        match &self.inner {
+            Inner::Managed(c) => c.get_db(),
+            Inner::Multiplexed(c) => c.get_db(),
+            Inner::Cluster(c) => c.get_db(),
         }
     }
+}
+
+/// A push sender that clears `alive` when the connection reports its socket closed.
+fn disconnect_flag() -> (Arc<AtomicBool>, impl redis::aio::AsyncPushSender) {
+    let alive = Arc::new(AtomicBool::new(true));
+    let flag = alive.clone();
+    let sender = move |info: PushInfo| -> std::result::Result<(), std::convert::Infallible> {
+        if info.kind == PushKind::Disconnection {
+            flag.store(false, Ordering::Release);
+        }
+        Ok(())
+    };
+    (alive, sender)
 }
 
 enum Target {
@@ -446,31 +488,51 @@ impl Connector for RedisConnector {
         let t = self.timeout;
         let conn = match &self.target {
             Target::Server(client) if self.managed => {
+                let (alive, sender) = disconnect_flag();
                 // No retries inside the manager's first connect: our ConnectorManager retries
                 // within connection_timeout, and a refused connection must fail fast.
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(t)
                     .set_response_timeout(t)
-                    .set_number_of_retries(0);
+                    .set_number_of_retries(0)
+                    .set_push_sender(sender);
                 ConnectionManager::new_with_config(client.clone(), config)
                     .await
-                    .map(RedisConnection::Managed)
+                    .map(|c| RedisConnection {
+                        inner: Inner::Managed(c),
+                        alive: Some(alive),
+                    })
             }
             Target::Server(client) => {
+                let (alive, sender) = disconnect_flag();
                 let config = AsyncConnectionConfig::new()
                     .set_connection_timeout(t)
-                    .set_response_timeout(t);
+                    .set_response_timeout(t)
+                    .set_push_sender(sender);
                 client
                     .get_multiplexed_async_connection_with_config(&config)
                     .await
-                    .map(RedisConnection::Multiplexed)
+                    .map(|c| RedisConnection {
+                        inner: Inner::Multiplexed(c),
+                        alive: Some(alive),
+                    })
             }
-            Target::Cluster(client) => client
-                .get_async_connection()
-                .await
-                .map(RedisConnection::Cluster),
+            Target::Cluster(client) => {
+                client
+                    .get_async_connection()
+                    .await
+                    .map(|c| RedisConnection {
+                        inner: Inner::Cluster(c),
+                        alive: None,
+                    })
+            }
         };
         conn.map_err(|e| map_error(e, &self.address, "connect"))
+    }
+
+    /// Whether the socket is still open, as the client library last reported it; no I/O.
+    fn is_connected(&self, conn: &RedisConnection) -> bool {
+        conn.is_open()
     }
 
     async fn check(&self, conn: &mut RedisConnection) -> Result<()> {
@@ -504,12 +566,11 @@ pub(crate) fn map_error(e: RedisError, address: &str, what: &str) -> Error {
     if e.kind() == K::AuthenticationFailed
         || matches!(code.as_str(), "NOAUTH" | "WRONGPASS" | "NOPERM")
     {
-        let cause = match (e.kind(), code.as_str()) {
-            (K::AuthenticationFailed, _) => {
-                "the server rejected the user name or password".to_string()
-            }
-            (_, "NOAUTH") => "the server requires a password and none was given".to_string(),
-            _ => e.to_string(),
+        let detail = e.detail().map(|d| format!(" ({d})")).unwrap_or_default();
+        let cause = match code.as_str() {
+            "NOAUTH" => "the server requires a password and none was given".to_string(),
+            "NOPERM" => format!("the user lacks a permission{detail}"),
+            _ => format!("the server rejected the user name or password{detail}"),
         };
         return Error::Auth {
             backend: "redis",
