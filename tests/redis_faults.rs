@@ -437,3 +437,49 @@ async fn the_first_write_after_an_idle_restart_succeeds() {
         assert_eq!(store.count_in(&sc).await.unwrap(), 2);
     }
 }
+
+/// A server that stops answering (SIGSTOP) gives `Timeout` within the configured time, never
+/// a wrong answer, and the store works again once it continues (SIGCONT).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_server_times_out_and_recovers() {
+    let server = PrivateServer::start();
+    let pid = server.child.as_ref().unwrap().id().to_string();
+    for mode in [ConnectionMode::Single, ConnectionMode::Pooled] {
+        let mut opts = options(mode);
+        opts.pool.connection_timeout = Duration::from_millis(300);
+        let store = recordstore::open_with(&server.url(), &opts).await.unwrap();
+        let sc = format!("hung_{mode}");
+        store.insert(&sc, "k", &json!({"v": 1})).await.unwrap();
+        let signal = |sig: &str| {
+            let ok = Command::new("kill")
+                .args([sig, &pid])
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "kill {sig} {pid}");
+        };
+        signal("-STOP");
+        let results = [
+            store.get::<Value>(&sc, "k").await.map(|_| ()),
+            store.insert(&sc, "k2", &json!({})).await,
+            store.count_in(&sc).await.map(|_| ()),
+        ];
+        signal("-CONT");
+        for r in results {
+            let e = r.unwrap_err();
+            assert!(
+                matches!(e.kind(), ErrorKind::Timeout | ErrorKind::Connection),
+                "{mode}: {e}"
+            );
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let v: Value = loop {
+            match store.get(&sc, "k").await {
+                Ok(v) => break v,
+                Err(e) => assert!(e.is_temporary() && Instant::now() < deadline, "{e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(v, json!({"v": 1}));
+    }
+}

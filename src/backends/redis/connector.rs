@@ -403,14 +403,17 @@ impl RedisConnector {
     /// `options.connection_timeout` as connect and response timeout.
     pub fn from_url(url: &str, mode: ConnectionMode, options: &PoolOptions) -> Result<Self> {
         let settings = RedisSettings::parse(url, &BTreeMap::new())?;
-        Self::new(&settings, mode, options)
+        Ok(Self::new(&settings, options)?.for_mode(mode))
     }
 
-    pub(crate) fn new(
-        settings: &RedisSettings,
-        mode: ConnectionMode,
-        options: &PoolOptions,
-    ) -> Result<Self> {
+    /// Makes connections suited to `mode`: auto-reconnecting in single mode, plain
+    /// multiplexed ones in a pool.
+    pub(crate) fn for_mode(mut self, mode: ConnectionMode) -> Self {
+        self.managed = mode == ConnectionMode::Single;
+        self
+    }
+
+    pub(crate) fn new(settings: &RedisSettings, options: &PoolOptions) -> Result<Self> {
         let address = settings.address();
         let invalid = |e: RedisError| {
             Error::invalid(format!("Redis settings for {address} are not usable: {e}"))
@@ -456,7 +459,7 @@ impl RedisConnector {
             target,
             config,
             address,
-            managed: mode == ConnectionMode::Single,
+            managed: true,
             timeout,
         })
     }
@@ -587,7 +590,7 @@ pub(crate) fn map_error(e: RedisError, address: &str, what: &str) -> Error {
     if e.is_timeout() {
         return Error::Timeout {
             backend: "redis",
-            message: format!("{what} {address}: {e}"),
+            message: format!("{what} {address}: no answer within the timeout"),
         };
     }
     if e.is_io_error() || e.kind() == K::ClusterConnectionNotFound {
@@ -602,16 +605,18 @@ pub(crate) fn map_error(e: RedisError, address: &str, what: &str) -> Error {
             source: Some(Box::new(e)),
         };
     }
-    let temporary = matches!(
-        e.kind(),
-        K::BusyLoadingError
-            | K::TryAgain
-            | K::ClusterDown
-            | K::MasterDown
-            | K::ParseError
-            | K::Moved
-            | K::Ask
-    );
+    // BUSY: a script is running; READONLY: a failover demoted the node.
+    let temporary = matches!(code.as_str(), "BUSY" | "READONLY")
+        || matches!(
+            e.kind(),
+            K::BusyLoadingError
+                | K::TryAgain
+                | K::ClusterDown
+                | K::MasterDown
+                | K::ParseError
+                | K::Moved
+                | K::Ask
+        );
     Error::Backend {
         backend: "redis",
         message: format!("{what} {address}: {e}"),

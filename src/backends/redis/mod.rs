@@ -37,8 +37,8 @@ mod scripts;
 pub use connector::{FilterMode, RedisConnection, RedisConnector};
 
 use crate::connection::{
-    ConnectionMode, ConnectorManager, ConnectorManagerFactory, Idempotency, ManagerStats,
-    PoolOptions,
+    ConnectionMode, Connector, ConnectorManager, ConnectorManagerFactory, Idempotency,
+    ManagerStats, PoolOptions,
 };
 use crate::document::Document;
 use crate::error::{Error, Result};
@@ -95,8 +95,9 @@ impl RedisStore {
     /// `scan_count`, `username`, `password`, `db`; the URL wins). Does no I/O.
     pub fn open_with(url: &str, options: &OpenOptions) -> Result<Self> {
         let settings = RedisSettings::parse(url, &options.extras)?;
-        let mode = options.mode.unwrap_or(ConnectionMode::Single);
-        let connector = RedisConnector::new(&settings, mode, &options.pool)?;
+        let connector = RedisConnector::new(&settings, &options.pool)?;
+        let mode = options.mode.unwrap_or_else(|| connector.auto_mode());
+        let connector = connector.for_mode(mode);
         Ok(Self::with_connector(
             connector,
             Some(mode),
