@@ -348,6 +348,11 @@ async fn an_unreachable_server_is_a_connection_error() {
         .unwrap();
     let e = store.count_in("s").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    let store = recordstore::open("redis+cluster://127.0.0.1:1,127.0.0.1:2")
+        .await
+        .unwrap();
+    let e = store.count_in("s").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
 }
 
 #[tokio::test]
@@ -466,5 +471,135 @@ async fn a_key_of_another_type_is_a_backend_error_not_not_found() {
     ] {
         assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
         assert!(!e.is_temporary(), "{e}");
+    }
+}
+
+mod lua_model {
+    //! Random documents and filters: the server-side filter returns exactly what
+    //! `Filter::matches` selects (the Lua side must never drop a match).
+    use super::*;
+    use proptest::prelude::*;
+    use recordstore::Lookup;
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            (-3i64..4).prop_map(Value::from),
+            prop::sample::select(vec![
+                json!(0.5),
+                json!(1.0),
+                json!(-0.0),
+                json!(0.1),
+                json!(0.30000000000000004),
+                json!(9007199254740993u64),
+                json!(9007199254740992u64),
+                json!(1e300),
+            ]),
+            prop::sample::select(vec!["", "a", "b", "ab", "é", "z", "A", "1"])
+                .prop_map(Value::from),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            4 => scalar(),
+            1 => prop::collection::vec(scalar(), 0..3).prop_map(Value::from),
+            1 => scalar().prop_map(|v| json!({"a": v})),
+            1 => Just(json!({})),
+        ]
+    }
+
+    fn document() -> impl Strategy<Value = Value> {
+        (prop::option::of(value()), prop::option::of(value())).prop_map(|(v, x)| {
+            let mut m = serde_json::Map::new();
+            if let Some(v) = v {
+                m.insert("v".into(), v);
+            }
+            if let Some(x) = x {
+                m.insert("w".into(), json!({"x": x}));
+            }
+            Value::Object(m)
+        })
+    }
+
+    fn condition() -> impl Strategy<Value = (String, Lookup, Value)> {
+        let field = prop::sample::select(vec!["v", "w.x", "v.a", "w", "missing"]);
+        let lookup = prop::sample::select(Lookup::ALL.to_vec());
+        (
+            field,
+            lookup,
+            value(),
+            prop::collection::vec(scalar(), 0..3),
+        )
+            .prop_map(|(f, l, v, list)| {
+                let v = match l {
+                    Lookup::In => Value::from(list),
+                    Lookup::IsNull => Value::Bool(v.is_null()),
+                    Lookup::StartsWith | Lookup::EndsWith => match v {
+                        Value::String(s) => Value::String(s),
+                        _ => Value::String("a".into()),
+                    },
+                    Lookup::Gt | Lookup::Gte | Lookup::Lt | Lookup::Lte => match v {
+                        v @ (Value::Number(_) | Value::String(_)) => v,
+                        _ => json!(0),
+                    },
+                    _ => v,
+                };
+                (f.to_string(), l, v)
+            })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn server_filter_equals_the_model() {
+        let store = open_checked(&redis_url(), None).await;
+        let handle = tokio::runtime::Handle::current();
+        let cases: u32 = std::env::var("RECORDSTORE_PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(24);
+        tokio::task::spawn_blocking(move || {
+            let config = ProptestConfig {
+                cases,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            };
+            let strategy = (
+                prop::collection::vec(document(), 1..25),
+                prop::collection::vec(prop::collection::vec(condition(), 1..3), 1..12),
+            );
+            proptest!(config, |((docs, filters) in strategy)| {
+                handle.block_on(async {
+                    let sc = schema("lua_model");
+                    for (i, d) in docs.iter().enumerate() {
+                        store.insert(&sc, &format!("d{i}"), d).await.unwrap();
+                    }
+                    for conds in &filters {
+                        let mut f = Filter::all();
+                        for (field, lookup, v) in conds {
+                            f = f.with(field, *lookup, v.clone()).unwrap();
+                        }
+                        let mut expected: Vec<String> = docs
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, d)| f.matches(&Document::from_value((*d).clone()).unwrap()))
+                            .map(|(i, _)| format!("d{i}"))
+                            .collect();
+                        expected.sort();
+                        let mut got: Vec<String> = store
+                            .filter_record(s(&sc), &f)
+                            .await
+                            .unwrap()
+                            .into_iter()
+                            .map(|(k, _)| k)
+                            .collect();
+                        got.sort();
+                        assert_eq!(got, expected, "filter {f} over {docs:?}");
+                    }
+                });
+            });
+        })
+        .await
+        .unwrap();
     }
 }

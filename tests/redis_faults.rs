@@ -165,14 +165,16 @@ async fn kill_mid_workload_then_recover(mode: ConnectionMode) {
     server.kill();
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut acked = Vec::new();
+    let (mut acked, mut failed) = (Vec::new(), 0);
     for w in writers {
         let (a, failures) = w.await.unwrap();
         for e in &failures {
             assert_outage_error(e, "insert");
         }
+        failed += failures.len();
         acked.extend(a);
     }
+    assert!(failed > 0, "the writers never noticed the kill");
     assert!(acked.len() >= 400, "{} acknowledged", acked.len());
 
     // While the server is down, nothing reads as missing, empty or present.
