@@ -21,6 +21,7 @@ struct PrivateServer {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    extra: Vec<String>,
 }
 
 fn free_port() -> u16 {
@@ -30,10 +31,15 @@ fn free_port() -> u16 {
 
 impl PrivateServer {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    fn start_with(extra: &[&str]) -> Self {
         let mut s = PrivateServer {
             child: None,
             port: free_port(),
             dir: tempfile::tempdir().unwrap(),
+            extra: extra.iter().map(|a| a.to_string()).collect(),
         };
         s.launch();
         s
@@ -56,6 +62,7 @@ impl PrivateServer {
             ])
             .arg("--dir")
             .arg(self.dir.path())
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -483,5 +490,29 @@ async fn a_hung_server_times_out_and_recovers() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
         assert_eq!(v, json!({"v": 1}));
+    }
+}
+
+/// A server without RESP3 (as before Redis 6; here HELLO is renamed away) still works: the
+/// connector falls back to RESP2.
+#[tokio::test]
+async fn servers_without_hello_fall_back_to_resp2() {
+    let server = PrivateServer::start_with(&["--rename-command", "HELLO", ""]);
+    for mode in [ConnectionMode::Single, ConnectionMode::Pooled] {
+        let store = recordstore::open_with(&server.url(), &options(mode))
+            .await
+            .unwrap();
+        let sc = format!("resp2_{mode}");
+        store.insert(&sc, "k", &json!({"v": 1})).await.unwrap();
+        store.update(&sc, "k", &json!({"v": 2})).await.unwrap();
+        let v: Value = store.get(&sc, "k").await.unwrap();
+        assert_eq!(v, json!({"v": 2}));
+        let f = Filter::parse_args(&["v=2"]).unwrap();
+        let found = store
+            .filter_record(SchemaName::new(&sc).unwrap(), &f)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        store.ping().await.unwrap();
     }
 }

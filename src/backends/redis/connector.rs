@@ -370,8 +370,25 @@ fn disconnect_flag() -> (Arc<AtomicBool>, impl redis::aio::AsyncPushSender) {
 }
 
 enum Target {
-    Server(Client),
+    Server {
+        /// RESP3, with disconnection notices.
+        resp3: Client,
+        /// RESP2, for servers older than Redis 6 (no `HELLO`).
+        resp2: Client,
+        /// Set once the server turned out not to speak RESP3.
+        resp2_only: AtomicBool,
+    },
     Cluster(redis::cluster::ClusterClient),
+}
+
+/// Whether a connect failed because the server has no `HELLO` (Redis 5 or older, or HELLO
+/// renamed away), so that RESP2 may work.
+fn hello_unsupported(e: &RedisError) -> bool {
+    e.kind() == redis::ErrorKind::RESP3NotSupported
+        || (e.kind() == redis::ErrorKind::ResponseError
+            && e.detail().is_some_and(|d| {
+                d.to_ascii_lowercase().contains("unknown command") && d.contains("HELLO")
+            }))
 }
 
 /// Opens connections to one Redis server or cluster (seed: `RedisConnector`, host/port/db,
@@ -434,7 +451,14 @@ impl RedisConnector {
             Target::Cluster(client)
         } else {
             let (h, p) = &settings.nodes[0];
-            Target::Server(Client::open(settings.connection_info(h, *p)).map_err(invalid)?)
+            let info = settings.connection_info(h, *p);
+            let mut info2 = info.clone();
+            info2.redis.protocol = ProtocolVersion::RESP2;
+            Target::Server {
+                resp3: Client::open(info).map_err(invalid)?,
+                resp2: Client::open(info2).map_err(invalid)?,
+                resp2_only: AtomicBool::new(false),
+            }
         };
         let (host, port) = settings.nodes[0].clone();
         let mut extras = BTreeMap::new();
@@ -473,6 +497,47 @@ impl RedisConnector {
     pub fn is_cluster(&self) -> bool {
         matches!(self.target, Target::Cluster(_))
     }
+
+    /// One connection to a single server; `notices`: watch for disconnection (RESP3 only).
+    async fn connect_server(
+        &self,
+        client: &Client,
+        notices: bool,
+    ) -> std::result::Result<RedisConnection, RedisError> {
+        let t = self.timeout;
+        let (alive, sender) = disconnect_flag();
+        let alive = notices.then_some(alive);
+        if self.managed {
+            // No retries inside the manager's first connect: our ConnectorManager retries
+            // within connection_timeout, and a refused connection must fail fast.
+            let mut config = ConnectionManagerConfig::new()
+                .set_connection_timeout(t)
+                .set_response_timeout(t)
+                .set_number_of_retries(0);
+            if notices {
+                config = config.set_push_sender(sender);
+            }
+            let c = ConnectionManager::new_with_config(client.clone(), config).await?;
+            Ok(RedisConnection {
+                inner: Inner::Managed(c),
+                alive,
+            })
+        } else {
+            let mut config = AsyncConnectionConfig::new()
+                .set_connection_timeout(t)
+                .set_response_timeout(t);
+            if notices {
+                config = config.set_push_sender(sender);
+            }
+            let c = client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await?;
+            Ok(RedisConnection {
+                inner: Inner::Multiplexed(c),
+                alive,
+            })
+        }
+    }
 }
 
 #[async_trait]
@@ -488,37 +553,23 @@ impl Connector for RedisConnector {
     }
 
     async fn connect(&self) -> Result<RedisConnection> {
-        let t = self.timeout;
         let conn = match &self.target {
-            Target::Server(client) if self.managed => {
-                let (alive, sender) = disconnect_flag();
-                // No retries inside the manager's first connect: our ConnectorManager retries
-                // within connection_timeout, and a refused connection must fail fast.
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(t)
-                    .set_response_timeout(t)
-                    .set_number_of_retries(0)
-                    .set_push_sender(sender);
-                ConnectionManager::new_with_config(client.clone(), config)
-                    .await
-                    .map(|c| RedisConnection {
-                        inner: Inner::Managed(c),
-                        alive: Some(alive),
-                    })
-            }
-            Target::Server(client) => {
-                let (alive, sender) = disconnect_flag();
-                let config = AsyncConnectionConfig::new()
-                    .set_connection_timeout(t)
-                    .set_response_timeout(t)
-                    .set_push_sender(sender);
-                client
-                    .get_multiplexed_async_connection_with_config(&config)
-                    .await
-                    .map(|c| RedisConnection {
-                        inner: Inner::Multiplexed(c),
-                        alive: Some(alive),
-                    })
+            Target::Server {
+                resp3,
+                resp2,
+                resp2_only,
+            } => {
+                if resp2_only.load(Ordering::Relaxed) {
+                    self.connect_server(resp2, false).await
+                } else {
+                    match self.connect_server(resp3, true).await {
+                        Err(e) if hello_unsupported(&e) => {
+                            resp2_only.store(true, Ordering::Relaxed);
+                            self.connect_server(resp2, false).await
+                        }
+                        other => other,
+                    }
+                }
             }
             Target::Cluster(client) => {
                 client

@@ -29,7 +29,8 @@
 //! `filter=server|client`, `scan_count`. The store connects on first use, so opening never
 //! fails for an unreachable server; the first operation does, with `Error::Connection`.
 //! Single servers are spoken to in RESP3 (Redis 6 or newer), whose disconnection notices let
-//! a connection that died while idle be replaced before a write is sent on it.
+//! a connection that died while idle be replaced before a write is sent on it; servers without
+//! `HELLO` get RESP2, without that early notice.
 
 mod connector;
 mod scripts;
