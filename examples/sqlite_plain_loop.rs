@@ -45,7 +45,8 @@ fn main() -> rusqlite::Result<()> {
 
     let t = Instant::now();
     for (k, _) in &records {
-        let mut st = conn.prepare_cached("SELECT doc FROM records WHERE schema = ?1 AND key = ?2")?;
+        let mut st =
+            conn.prepare_cached("SELECT doc FROM records WHERE schema = ?1 AND key = ?2")?;
         let text: Option<String> = st.query_row(params!["bench", k], |r| r.get(0)).optional()?;
         let v: Value = serde_json::from_str(&text.expect("present")).expect("json");
         assert!(v.is_object());

@@ -161,7 +161,9 @@ mod tests {
             assert!(RecordKey::new(ok).is_ok(), "{ok}");
         }
         let huge = "k".repeat(181);
-        for bad in ["", "a\nb", "\u{0}", "tab\t", "\u{7f}", "ü\u{85}", "ü\n", &huge] {
+        for bad in [
+            "", "a\nb", "\u{0}", "tab\t", "\u{7f}", "ü\u{85}", "ü\n", &huge,
+        ] {
             let e = RecordKey::new(bad).unwrap_err();
             assert!(e.to_string().contains("record key"), "{e}");
         }

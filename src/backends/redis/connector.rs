@@ -1,0 +1,741 @@
+//! The Redis connector: URL parsing, connections (auto-reconnecting, multiplexed or cluster)
+//! and the mapping of the client's errors onto ours.
+
+use crate::connection::{ConnectionMode, Connector, ConnectorConfig, PoolOptions, Secret};
+use crate::error::{Error, Result};
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::cluster_async::ClusterConnection;
+use redis::{
+    AsyncConnectionConfig, Client, ConnectionAddr, ConnectionInfo, ProtocolVersion, PushInfo,
+    PushKind, RedisConnectionInfo, RedisError, RedisFuture,
+};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How `filter_record` evaluates a filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FilterMode {
+    /// A Lua script applies the filter on the server, batch by batch, so that only candidate
+    /// records cross the network; the client then checks each one with `Filter::matches`.
+    #[default]
+    Server,
+    /// Plain `HSCAN` of every record, filtered on the client only.
+    Client,
+}
+
+/// What a Redis URL and the open options say, checked.
+#[derive(Clone, Debug)]
+pub(crate) struct RedisSettings {
+    pub(crate) tls: bool,
+    pub(crate) cluster: bool,
+    pub(crate) nodes: Vec<(String, u16)>,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<Secret>,
+    pub(crate) db: i64,
+    pub(crate) prefix: Option<String>,
+    pub(crate) filter: FilterMode,
+    pub(crate) scan_count: usize,
+}
+
+/// The batch size of `HSCAN` (and of the filter script) unless the URL says otherwise.
+pub(crate) const DEFAULT_SCAN_COUNT: usize = 1000;
+
+impl RedisSettings {
+    /// Parses `redis://[user:pass@]host[:port][/db][?prefix=..&filter=server|client&scan_count=N]`,
+    /// `rediss://…` (TLS) and `redis+cluster://host:port[,host:port…]` (`rediss+cluster://`).
+    /// Values in the URL win over `extras` (`username`, `password`, `db`, `prefix`, `filter`,
+    /// `scan_count`); other extras belong to other backends and are ignored.
+    pub(crate) fn parse(url: &str, extras: &BTreeMap<String, String>) -> Result<Self> {
+        let shown = crate::open::redact_url(url);
+        let bad = |why: String| Error::invalid(format!("bad Redis URL {shown:?}: {why}"));
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| bad("no scheme".into()))?;
+        let (tls, cluster) = match scheme.to_ascii_lowercase().as_str() {
+            "redis" => (false, false),
+            "rediss" => (true, false),
+            "redis+cluster" => (false, true),
+            "rediss+cluster" => (true, true),
+            other => return Err(bad(format!("unknown scheme {other:?}"))),
+        };
+        let (rest, fragment) = match rest.split_once('#') {
+            Some((r, f)) => (r, Some(f)),
+            None => (rest, None),
+        };
+        if let Some(f) = fragment {
+            return Err(bad(format!("unexpected fragment #{f}")));
+        }
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, Some(q)),
+            None => (rest, None),
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, ""),
+        };
+        let (userinfo, hosts) = match authority.rfind('@') {
+            Some(i) => (Some(&authority[..i]), &authority[i + 1..]),
+            None => (None, authority),
+        };
+        let (mut username, mut password) = (None, None);
+        if let Some(info) = userinfo {
+            let (u, p) = match info.split_once(':') {
+                Some((u, p)) => (u, Some(p)),
+                None => (info, None),
+            };
+            let u =
+                percent_decode(u).ok_or_else(|| bad("the user name is not valid UTF-8".into()))?;
+            if !u.is_empty() {
+                username = Some(u);
+            }
+            if let Some(p) = p {
+                let p = percent_decode(p)
+                    .ok_or_else(|| bad("the password is not valid UTF-8".into()))?;
+                if !p.is_empty() {
+                    password = Some(Secret::new(p));
+                }
+            }
+        }
+        let mut nodes = Vec::new();
+        for node in hosts.split(',') {
+            nodes.push(parse_host_port(node).map_err(|why| bad(format!("host {node:?}: {why}")))?);
+        }
+        if nodes.len() > 1 && !cluster {
+            return Err(bad("several hosts need the redis+cluster:// scheme".into()));
+        }
+
+        let mut params: BTreeMap<String, String> = BTreeMap::new();
+        if let Some(q) = query {
+            for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
+                match k.as_ref() {
+                    "prefix" | "filter" | "scan_count" => {
+                        params.insert(k.into_owned(), v.into_owned());
+                    }
+                    other => {
+                        return Err(bad(format!(
+                            "unknown parameter {other:?}; known: prefix, filter, scan_count"
+                        )))
+                    }
+                }
+            }
+        }
+        let setting = |name: &str| params.get(name).or_else(|| extras.get(name)).cloned();
+
+        if username.is_none() {
+            username = extras.get("username").filter(|u| !u.is_empty()).cloned();
+        }
+        if password.is_none() {
+            password = extras
+                .get("password")
+                .filter(|p| !p.is_empty())
+                .map(|p| Secret::new(p.clone()));
+        }
+        let db_text = match path.trim_end_matches('/') {
+            "" => extras.get("db").cloned().unwrap_or_else(|| "0".into()),
+            p => p.to_string(),
+        };
+        let db: i64 = db_text
+            .parse()
+            .ok()
+            .filter(|d| *d >= 0)
+            .ok_or_else(|| bad(format!("database {db_text:?} is not a number >= 0")))?;
+        if cluster && db != 0 {
+            return Err(bad("a Redis Cluster has only database 0".into()));
+        }
+        let prefix = match setting("prefix") {
+            None => None,
+            Some(p) if p.is_empty() => None,
+            Some(p) => {
+                if p.len() > 128 || p.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                    return Err(bad(format!(
+                        "prefix {p:?} must be at most 128 bytes without spaces or control characters"
+                    )));
+                }
+                Some(p)
+            }
+        };
+        let filter = match setting("filter").as_deref() {
+            None | Some("server") => FilterMode::Server,
+            Some("client") => FilterMode::Client,
+            Some(other) => {
+                return Err(bad(format!(
+                    "filter={other:?} is not one of server, client"
+                )))
+            }
+        };
+        let scan_count = match setting("scan_count") {
+            None => DEFAULT_SCAN_COUNT,
+            Some(n) => n
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=100_000).contains(n))
+                .ok_or_else(|| bad(format!("scan_count={n:?} is not a number in 1..=100000")))?,
+        };
+        Ok(RedisSettings {
+            tls,
+            cluster,
+            nodes,
+            username,
+            password,
+            db,
+            prefix,
+            filter,
+            scan_count,
+        })
+    }
+
+    /// RESP3 for single servers, whose disconnection notices let a dead connection be
+    /// replaced before a write is sent on it (Redis 6 or newer); RESP2 for clusters.
+    fn connection_info(&self, host: &str, port: u16) -> ConnectionInfo {
+        let addr = if self.tls {
+            ConnectionAddr::TcpTls {
+                host: host.to_string(),
+                port,
+                insecure: false,
+                tls_params: None,
+            }
+        } else {
+            ConnectionAddr::Tcp(host.to_string(), port)
+        };
+        ConnectionInfo {
+            addr,
+            redis: RedisConnectionInfo {
+                db: self.db,
+                username: self.username.clone(),
+                password: self.password.as_ref().map(|p| p.expose().to_string()),
+                protocol: if self.cluster {
+                    ProtocolVersion::RESP2
+                } else {
+                    ProtocolVersion::RESP3
+                },
+            },
+        }
+    }
+
+    /// `host:port`, or every node of a cluster, for messages.
+    pub(crate) fn address(&self) -> String {
+        let nodes: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|(h, p)| {
+                if h.contains(':') {
+                    format!("[{h}]:{p}")
+                } else {
+                    format!("{h}:{p}")
+                }
+            })
+            .collect();
+        nodes.join(",")
+    }
+}
+
+fn parse_host_port(node: &str) -> std::result::Result<(String, u16), String> {
+    let (host, port) = if let Some(rest) = node.strip_prefix('[') {
+        let (h, after) = rest.split_once(']').ok_or("unclosed '['")?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or("expected ':' after ']'")?),
+        };
+        (h, port)
+    } else {
+        match node.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (node, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("no host".into());
+    }
+    let port = match port {
+        None => 6379,
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| format!("port {p:?} is not a number in 1..=65535"))?,
+    };
+    Ok((host.to_string(), port))
+}
+
+/// Decodes `%XX` escapes; `None` if the result is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// One connection: a handle that many callers can use at once (clones share the socket).
+#[derive(Clone)]
+pub struct RedisConnection {
+    inner: Inner,
+    /// Cleared when the client library reports the socket closed (a RESP3 disconnection
+    /// push), so that the manager replaces the connection before sending on it.
+    alive: Option<Arc<AtomicBool>>,
+}
+
+#[derive(Clone)]
+enum Inner {
+    /// Single mode: a multiplexed connection that reconnects by itself.
+    Managed(ConnectionManager),
+    /// Pooled mode: one multiplexed connection per pool slot.
+    Multiplexed(MultiplexedConnection),
+    /// Redis Cluster: routes each command to the node owning its key's slot.
+    Cluster(ClusterConnection),
+}
+
+impl RedisConnection {
+    /// Whether the client library still considers the socket open (always true for a
+    /// cluster connection, which manages its nodes' connections itself).
+    pub fn is_open(&self) -> bool {
+        self.alive
+            .as_ref()
+            .is_none_or(|a| a.load(Ordering::Acquire))
+    }
+}
+
+impl fmt::Debug for RedisConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.inner {
+            Inner::Managed(_) => "managed",
+            Inner::Multiplexed(_) => "multiplexed",
+            Inner::Cluster(_) => "cluster",
+        };
+        f.debug_struct("RedisConnection")
+            .field("kind", &kind)
+            .field("open", &self.is_open())
+            .finish()
+    }
+}
+
+impl redis::aio::ConnectionLike for RedisConnection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> RedisFuture<'a, redis::Value> {
+        match &mut self.inner {
+            Inner::Managed(c) => c.req_packed_command(cmd),
+            Inner::Multiplexed(c) => c.req_packed_command(cmd),
+            Inner::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<redis::Value>> {
+        match &mut self.inner {
+            Inner::Managed(c) => c.req_packed_commands(cmd, offset, count),
+            Inner::Multiplexed(c) => c.req_packed_commands(cmd, offset, count),
+            Inner::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match &self.inner {
+            Inner::Managed(c) => c.get_db(),
+            Inner::Multiplexed(c) => c.get_db(),
+            Inner::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// A push sender that clears `alive` when the connection reports its socket closed.
+fn disconnect_flag() -> (Arc<AtomicBool>, impl redis::aio::AsyncPushSender) {
+    let alive = Arc::new(AtomicBool::new(true));
+    let flag = alive.clone();
+    let sender = move |info: PushInfo| -> std::result::Result<(), std::convert::Infallible> {
+        if info.kind == PushKind::Disconnection {
+            flag.store(false, Ordering::Release);
+        }
+        Ok(())
+    };
+    (alive, sender)
+}
+
+enum Target {
+    Server {
+        /// RESP3, with disconnection notices.
+        resp3: Client,
+        /// RESP2, for servers older than Redis 6 (no `HELLO`).
+        resp2: Client,
+        /// Set once the server turned out not to speak RESP3.
+        resp2_only: AtomicBool,
+    },
+    Cluster(redis::cluster::ClusterClient),
+}
+
+/// Whether a connect failed because the server has no `HELLO` (Redis 5 or older, or HELLO
+/// renamed away), so that RESP2 may work.
+fn hello_unsupported(e: &RedisError) -> bool {
+    e.kind() == redis::ErrorKind::RESP3NotSupported
+        || (e.kind() == redis::ErrorKind::ResponseError
+            && e.detail().is_some_and(|d| {
+                d.to_ascii_lowercase().contains("unknown command") && d.contains("HELLO")
+            }))
+}
+
+/// Opens connections to one Redis server or cluster (seed: `RedisConnector`, host/port/db,
+/// here also username, password, TLS and cluster nodes).
+///
+/// In single mode each connection is a [`ConnectionManager`] (multiplexed, reconnecting by
+/// itself); in pooled mode each pooled connection is a plain [`MultiplexedConnection`]; a
+/// `redis+cluster://` URL gives [`ClusterConnection`]s.
+pub struct RedisConnector {
+    target: Target,
+    config: ConnectorConfig,
+    address: String,
+    managed: bool,
+    timeout: Duration,
+}
+
+impl fmt::Debug for RedisConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConnector")
+            .field("address", &self.address)
+            .field("config", &self.config)
+            .field("cluster", &matches!(self.target, Target::Cluster(_)))
+            .finish()
+    }
+}
+
+impl RedisConnector {
+    /// A connector for a Redis URL (see the module docs), for connections of `mode`, with
+    /// `options.connection_timeout` as connect and response timeout.
+    pub fn from_url(url: &str, mode: ConnectionMode, options: &PoolOptions) -> Result<Self> {
+        let settings = RedisSettings::parse(url, &BTreeMap::new())?;
+        Ok(Self::new(&settings, options)?.for_mode(mode))
+    }
+
+    /// Makes connections suited to `mode`: auto-reconnecting in single mode, plain
+    /// multiplexed ones in a pool.
+    pub(crate) fn for_mode(mut self, mode: ConnectionMode) -> Self {
+        self.managed = mode == ConnectionMode::Single;
+        self
+    }
+
+    pub(crate) fn new(settings: &RedisSettings, options: &PoolOptions) -> Result<Self> {
+        let address = settings.address();
+        let invalid = |e: RedisError| {
+            Error::invalid(format!("Redis settings for {address} are not usable: {e}"))
+        };
+        let timeout = options.connection_timeout;
+        let target = if settings.cluster {
+            let nodes: Vec<ConnectionInfo> = settings
+                .nodes
+                .iter()
+                .map(|(h, p)| settings.connection_info(h, *p))
+                .collect();
+            let client = redis::cluster::ClusterClient::builder(nodes)
+                .connection_timeout(timeout)
+                .response_timeout(timeout)
+                .retries(options.retry.attempts.clamp(2, 6))
+                .build()
+                .map_err(invalid)?;
+            Target::Cluster(client)
+        } else {
+            let (h, p) = &settings.nodes[0];
+            let info = settings.connection_info(h, *p);
+            let mut info2 = info.clone();
+            info2.redis.protocol = ProtocolVersion::RESP2;
+            Target::Server {
+                resp3: Client::open(info).map_err(invalid)?,
+                resp2: Client::open(info2).map_err(invalid)?,
+                resp2_only: AtomicBool::new(false),
+            }
+        };
+        let (host, port) = settings.nodes[0].clone();
+        let mut extras = BTreeMap::new();
+        if let Some(p) = &settings.prefix {
+            extras.insert("prefix".to_string(), p.clone());
+        }
+        if settings.cluster {
+            extras.insert("nodes".to_string(), address.clone());
+        }
+        if settings.tls {
+            extras.insert("tls".to_string(), "true".to_string());
+        }
+        let config = ConnectorConfig {
+            host: Some(host),
+            port: Some(port),
+            username: settings.username.clone(),
+            password: settings.password.clone(),
+            db: Some(settings.db.to_string()),
+            extras,
+        };
+        Ok(RedisConnector {
+            target,
+            config,
+            address,
+            managed: true,
+            timeout,
+        })
+    }
+
+    /// `host:port` (or the cluster's nodes), for messages.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Whether this connector talks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.target, Target::Cluster(_))
+    }
+
+    /// One connection to a single server; `notices`: watch for disconnection (RESP3 only).
+    async fn connect_server(
+        &self,
+        client: &Client,
+        notices: bool,
+    ) -> std::result::Result<RedisConnection, RedisError> {
+        let t = self.timeout;
+        let (alive, sender) = disconnect_flag();
+        let alive = notices.then_some(alive);
+        if self.managed {
+            // No retries inside the manager's first connect: our ConnectorManager retries
+            // within connection_timeout, and a refused connection must fail fast.
+            let mut config = ConnectionManagerConfig::new()
+                .set_connection_timeout(t)
+                .set_response_timeout(t)
+                .set_number_of_retries(0);
+            if notices {
+                config = config.set_push_sender(sender);
+            }
+            let c = ConnectionManager::new_with_config(client.clone(), config).await?;
+            Ok(RedisConnection {
+                inner: Inner::Managed(c),
+                alive,
+            })
+        } else {
+            let mut config = AsyncConnectionConfig::new()
+                .set_connection_timeout(t)
+                .set_response_timeout(t);
+            if notices {
+                config = config.set_push_sender(sender);
+            }
+            let c = client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await?;
+            Ok(RedisConnection {
+                inner: Inner::Multiplexed(c),
+                alive,
+            })
+        }
+    }
+}
+
+#[async_trait]
+impl Connector for RedisConnector {
+    type Connection = RedisConnection;
+
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
+    fn config(&self) -> &ConnectorConfig {
+        &self.config
+    }
+
+    async fn connect(&self) -> Result<RedisConnection> {
+        let conn = match &self.target {
+            Target::Server {
+                resp3,
+                resp2,
+                resp2_only,
+            } => {
+                if resp2_only.load(Ordering::Relaxed) {
+                    self.connect_server(resp2, false).await
+                } else {
+                    match self.connect_server(resp3, true).await {
+                        Err(e) if hello_unsupported(&e) => {
+                            resp2_only.store(true, Ordering::Relaxed);
+                            self.connect_server(resp2, false).await
+                        }
+                        other => other,
+                    }
+                }
+            }
+            Target::Cluster(client) => {
+                client
+                    .get_async_connection()
+                    .await
+                    .map(|c| RedisConnection {
+                        inner: Inner::Cluster(c),
+                        alive: None,
+                    })
+            }
+        };
+        conn.map_err(|e| map_error(e, &self.address, "connect"))
+    }
+
+    /// Whether the socket is still open, as the client library last reported it; no I/O.
+    fn is_connected(&self, conn: &RedisConnection) -> bool {
+        conn.is_open()
+    }
+
+    async fn check(&self, conn: &mut RedisConnection) -> Result<()> {
+        redis::cmd("PING")
+            .query_async::<()>(conn)
+            .await
+            .map_err(|e| map_error(e, &self.address, "PING"))
+    }
+
+    /// Every Redis connection here is a multiplexed handle: clones share one socket.
+    fn share(&self, conn: &RedisConnection) -> Option<RedisConnection> {
+        Some(conn.clone())
+    }
+
+    /// Single: one multiplexed connection pipelines concurrent requests over one socket, and
+    /// Redis runs commands one at a time on one thread, so more sockets add checkout and
+    /// connection overhead but no server parallelism. (To be confirmed by the benchmarks.)
+    fn auto_mode(&self) -> ConnectionMode {
+        ConnectionMode::Single
+    }
+}
+
+/// Maps a client error onto ours. `address` names the server, `what` the command.
+///
+/// I/O failures (refused, reset, dropped, timed out) are `Connection` or `Timeout`, so they are
+/// retried where safe and never read as "not found"; refused credentials are `Auth`; the rest
+/// is `Backend`, temporary when the server says so (loading, cluster down, try again).
+pub(crate) fn map_error(e: RedisError, address: &str, what: &str) -> Error {
+    use redis::ErrorKind as K;
+    let code = e.code().unwrap_or("").to_string();
+    if e.kind() == K::AuthenticationFailed
+        || matches!(code.as_str(), "NOAUTH" | "WRONGPASS" | "NOPERM")
+    {
+        let detail = e.detail().map(|d| format!(" ({d})")).unwrap_or_default();
+        let cause = match code.as_str() {
+            "NOAUTH" => "the server requires a password and none was given".to_string(),
+            "NOPERM" => format!("the user lacks a permission{detail}"),
+            _ => format!("the server rejected the user name or password{detail}"),
+        };
+        return Error::Auth {
+            backend: "redis",
+            message: format!("{address}: {what}: {cause}"),
+        };
+    }
+    if e.is_connection_refusal() {
+        return Error::Connection {
+            backend: "redis",
+            message: format!("{what} {address}: connection refused"),
+            source: Some(Box::new(e)),
+        };
+    }
+    if e.is_timeout() {
+        return Error::Timeout {
+            backend: "redis",
+            message: format!("{what} {address}: no answer within the timeout"),
+        };
+    }
+    if e.is_io_error() || e.kind() == K::ClusterConnectionNotFound {
+        let why = if e.is_connection_dropped() {
+            "connection lost"
+        } else {
+            "I/O error"
+        };
+        return Error::Connection {
+            backend: "redis",
+            message: format!("{what} {address}: {why}: {e}"),
+            source: Some(Box::new(e)),
+        };
+    }
+    // BUSY: a script is running; READONLY: a failover demoted the node.
+    let temporary = matches!(code.as_str(), "BUSY" | "READONLY")
+        || matches!(
+            e.kind(),
+            K::BusyLoadingError
+                | K::TryAgain
+                | K::ClusterDown
+                | K::MasterDown
+                | K::ParseError
+                | K::Moved
+                | K::Ask
+        );
+    Error::Backend {
+        backend: "redis",
+        message: format!("{what} {address}: {e}"),
+        temporary,
+        source: Some(Box::new(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(url: &str) -> Result<RedisSettings> {
+        RedisSettings::parse(url, &BTreeMap::new())
+    }
+
+    #[test]
+    fn urls() {
+        let s = parse("redis://u%40x:p%3Ass@h:6380/2?prefix=app1&filter=client").unwrap();
+        assert_eq!(s.nodes, vec![("h".to_string(), 6380)]);
+        assert_eq!(s.username.as_deref(), Some("u@x"));
+        assert_eq!(s.password.as_ref().unwrap().expose(), "p:ss");
+        assert_eq!(
+            (s.db, s.prefix.as_deref(), s.filter),
+            (2, Some("app1"), FilterMode::Client)
+        );
+        let s = parse("rediss://:pw@[::1]").unwrap();
+        assert!(s.tls && s.username.is_none());
+        assert_eq!(s.nodes, vec![("::1".to_string(), 6379)]);
+        let s = parse("redis+cluster://a:1,b:2").unwrap();
+        assert!(s.cluster);
+        assert_eq!(s.address(), "a:1,b:2");
+        for bad in [
+            "redis://h:0",
+            "redis://h:x",
+            "redis://h/x",
+            "redis://a:1,b:2",
+            "redis+cluster://a:1/3",
+            "redis://h?bogus=1",
+            "redis://h?filter=maybe",
+            "redis://h?prefix=a%20b",
+            "redis://h#frag",
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{bad}");
+        }
+    }
+
+    #[test]
+    fn url_values_win_over_extras() {
+        let mut extras = BTreeMap::new();
+        extras.insert("prefix".to_string(), "fromconfig".to_string());
+        extras.insert("password".to_string(), "cfgpw".to_string());
+        let s = RedisSettings::parse("redis://h?prefix=fromurl", &extras).unwrap();
+        assert_eq!(s.prefix.as_deref(), Some("fromurl"));
+        assert_eq!(s.password.unwrap().expose(), "cfgpw");
+    }
+
+    #[test]
+    fn passwords_never_print() {
+        let e = parse("redis://u:hunter2@h:1/x").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        let c = RedisConnector::from_url(
+            "redis://u:hunter2@h:1/0",
+            ConnectionMode::Single,
+            &PoolOptions::default(),
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

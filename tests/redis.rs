@@ -1,0 +1,605 @@
+//! The conformance suite on Redis (single, pooled, client-side filter, prefix, cluster), plus
+//! Redis's own cases: layout, corrupt values, Lua filter edge cases, auth, unreachable server.
+//! Servers: scripts/start-redis.sh (see tests/redis_common for the env variables).
+
+mod conformance;
+mod redis_common;
+
+use conformance::{schema, Store};
+use recordstore::backends::redis::RedisStore;
+use recordstore::connection::ConnectionMode;
+use recordstore::{
+    Document, ErrorKind, Filter, KeyValueStore, KeyValueStoreExt, OpenOptions, RecordKey,
+    SchemaName,
+};
+use redis::AsyncCommands;
+use redis_common::*;
+use serde_json::{json, Value};
+
+mod single {
+    use super::*;
+    async fn open() -> Store {
+        open_checked(&redis_url(), Some(ConnectionMode::Single)).await
+    }
+    conformance_tests!(open);
+}
+
+mod pooled {
+    use super::*;
+    async fn open() -> Store {
+        open_checked(&redis_url(), Some(ConnectionMode::Pooled)).await
+    }
+    conformance_tests!(open);
+}
+
+mod client_filter {
+    use super::*;
+    async fn open() -> Store {
+        open_checked(&with_query(&redis_url(), "filter=client"), None).await
+    }
+    conformance_tests!(open);
+}
+
+mod prefixed {
+    use super::*;
+    async fn open() -> Store {
+        open_checked(&with_query(&redis_url(), "prefix=conformance"), None).await
+    }
+    conformance_tests!(open);
+}
+
+mod cluster {
+    use super::*;
+    async fn open() -> Store {
+        open_checked(&cluster_url(), None).await
+    }
+    conformance_tests!(open);
+}
+
+fn s(name: &str) -> SchemaName<'_> {
+    SchemaName::new(name).unwrap()
+}
+
+#[tokio::test]
+async fn layout_is_one_hash_per_schema_with_json_values() {
+    let url = redis_url();
+    let mut raw = raw(&url).await;
+    for prefix in [None, Some("app1")] {
+        let store = match prefix {
+            None => open_checked(&url, None).await,
+            Some(p) => open_checked(&with_query(&url, &format!("prefix={p}")), None).await,
+        };
+        let sc = schema("layout");
+        let rec = json!({"status": "done", "n": 1.5, "tags": ["a"], "ü": null});
+        store.insert(&sc, "k/1", &rec).await.unwrap();
+        let hash = match prefix {
+            None => sc.clone(),
+            Some(p) => format!("{p}:{sc}"),
+        };
+        let text: Option<String> = raw.hget(&hash, "k/1").await.unwrap();
+        let expected = Document::from_value(rec.clone()).unwrap().to_json();
+        assert_eq!(text.as_deref(), Some(expected.as_str()), "hash {hash}");
+        let len: u64 = raw.hlen(&hash).await.unwrap();
+        assert_eq!(len, 1);
+        if prefix.is_some() {
+            // Nothing under the bare schema name.
+            let bare: bool = raw.exists(&sc).await.unwrap();
+            assert!(!bare);
+        }
+        // And a record written by another client in the same layout is read back.
+        let _: () = raw.hset(&hash, "from-cli", r#"{"v":2}"#).await.unwrap();
+        let v: Value = store.get(&sc, "from-cli").await.unwrap();
+        assert_eq!(v, json!({"v": 2}));
+    }
+}
+
+/// Values serde_json rejects, including ones Redis's cjson accepts.
+fn corrupt_values() -> Vec<(&'static str, Vec<u8>)> {
+    let deep = format!("{{\"v\":{}1{}}}", "[".repeat(200), "]".repeat(200));
+    vec![
+        ("not_json", b"{not json".to_vec()),
+        ("empty", b"".to_vec()),
+        ("array", b"[1,2]".to_vec()),
+        ("number", b"5".to_vec()),
+        ("string", b"\"s\"".to_vec()),
+        ("hex", br#"{"v":0x10}"#.to_vec()),
+        ("nan", br#"{"v":NaN}"#.to_vec()),
+        ("inf", br#"{"v":Infinity}"#.to_vec()),
+        ("trailing_dot", br#"{"v":1.}"#.to_vec()),
+        ("leading_zero", br#"{"v":01}"#.to_vec()),
+        ("overflow", br#"{"v":1e400}"#.to_vec()),
+        ("bad_utf8", b"{\"v\":\"\xff\xfe\"}".to_vec()),
+        ("raw_tab", b"{\"v\":\"a\tb\"}".to_vec()),
+        ("lone_surrogate", br#"{"v":"\ud800"}"#.to_vec()),
+        ("trailing_comma", br#"{"v":1,}"#.to_vec()),
+        ("deep", deep.into_bytes()),
+    ]
+}
+
+#[tokio::test]
+async fn corrupt_values_fail_get_and_filter_naming_the_key() {
+    let url = redis_url();
+    let mut raw = raw(&url).await;
+    for mode in ["server", "client"] {
+        let store = open_checked(&with_query(&url, &format!("filter={mode}")), None).await;
+        for (name, bytes) in corrupt_values() {
+            let sc = schema("corrupt");
+            store
+                .insert(&sc, "good", &json!({"status": "done"}))
+                .await
+                .unwrap();
+            let key = format!("bad_{name}");
+            let _: () = raw.hset(&sc, &key, bytes).await.unwrap();
+            let e = store.get::<Value>(&sc, &key).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Corrupt, "{mode} {name}: {e}");
+            assert!(e.to_string().contains(&key), "{e}");
+            for f in [
+                Filter::all(),
+                Filter::parse_args(&["status=done"]).unwrap(),
+                Filter::parse_args(&["v__gt=100"]).unwrap(),
+            ] {
+                let e = store.filter_record(s(&sc), &f).await.unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Corrupt, "{mode} {name} {f}: {e}");
+                assert!(e.to_string().contains(&key), "{mode} {name}: {e}");
+            }
+            let v: Value = store.get(&sc, "good").await.unwrap();
+            assert_eq!(v["status"], "done");
+            let got = store
+                .get_many(
+                    s(&sc),
+                    &[
+                        RecordKey::new("good").unwrap(),
+                        RecordKey::new(&key).unwrap(),
+                    ],
+                )
+                .await
+                .unwrap();
+            assert!(got[0].is_ok());
+            assert_eq!(got[1].as_ref().unwrap_err().kind(), ErrorKind::Corrupt);
+        }
+    }
+}
+
+/// Values where cjson's doubles, Lua's string order or array/object ambiguity could mislead a
+/// server-side filter; both filter modes must agree with `Filter::matches`.
+#[tokio::test]
+async fn server_and_client_filters_agree_on_edge_cases() {
+    let url = redis_url();
+    let server = open_checked(&url, None).await;
+    let client = open_checked(&with_query(&url, "filter=client"), None).await;
+    let values = [
+        json!(9007199254740993u64),
+        json!(9007199254740992u64),
+        json!(18446744073709551615u64),
+        json!(-9223372036854775808i64),
+        json!(0.1),
+        json!(0.30000000000000004),
+        json!(1e300),
+        json!(-0.0),
+        json!(0),
+        json!("a"),
+        json!("B"),
+        json!("é"),
+        json!("z"),
+        json!("ä"),
+        json!(""),
+        json!([]),
+        json!({}),
+        json!([[]]),
+        json!([{}]),
+        json!([1, [2]]),
+        json!({"1": "x"}),
+        json!(["x"]),
+        json!([null]),
+        json!([0.1, "é"]),
+        json!(null),
+        json!(true),
+    ];
+    let sc = schema("edges");
+    let mut data = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        let rec = json!({"v": v, "o": {"v": v}, "i": i});
+        data.push((format!("r{i}"), rec.clone()));
+        server.insert(&sc, &format!("r{i}"), &rec).await.unwrap();
+    }
+    let cases: Vec<Vec<String>> = vec![
+        vec!["v=9007199254740993".into()],
+        vec!["v=9007199254740992".into()],
+        vec!["v__ne=9007199254740992".into()],
+        vec!["v__gt=9007199254740992".into()],
+        vec!["v__gte=18446744073709551615".into()],
+        vec!["v__lt=-9223372036854775807".into()],
+        vec!["v=0.1".into()],
+        vec!["v__gt=0.1".into()],
+        vec!["v__gte=0.30000000000000004".into()],
+        vec!["v__lt=0.30000000000000004".into()],
+        vec!["v=0".into()],
+        vec!["v__ne=0".into()],
+        vec!["v__gt=B".into()],
+        vec!["v__lt=é".into()],
+        vec!["v__gte=a".into()],
+        vec!["v__lte=z".into()],
+        vec!["v=[]".into()],
+        vec!["v={}".into()],
+        vec!["v__ne=[]".into()],
+        vec!["v=[[]]".into()],
+        vec!["v__in=[[],{}]".into()],
+        vec!["v__contains=[]".into()],
+        vec!["v__contains={}".into()],
+        vec!["v__contains=x".into()],
+        vec!["v__contains=2".into()],
+        vec!["v__contains=null".into()],
+        vec!["v__contains=0.1".into()],
+        vec!["v.1=x".into()],
+        vec!["o.v.1=x".into()],
+        vec!["v__isnull=true".into()],
+        vec!["v__isnull=false".into()],
+        vec!["v__startswith=é".into()],
+        vec!["v__endswith=".into()],
+        vec!["o.v__gte=0".into(), "o.v__lt=1".into()],
+        vec!["v__in=[0.1,\"a\",true]".into()],
+    ];
+    for case in cases {
+        let f = Filter::parse_args(&case).unwrap();
+        let mut expected: Vec<String> = data
+            .iter()
+            .filter(|(_, v)| f.matches(&Document::from_value(v.clone()).unwrap()))
+            .map(|(k, _)| k.clone())
+            .collect();
+        expected.sort();
+        for (mode, store) in [("server", &server), ("client", &client)] {
+            let mut got: Vec<String> = store
+                .filter_record(s(&sc), &f)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect();
+            got.sort();
+            assert_eq!(got, expected, "{mode} filter {case:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn filters_walk_big_hashes_in_batches() {
+    // A scan_count far below the record count makes both modes loop over many cursors.
+    let url = redis_url();
+    let sc = schema("batches");
+    let writer = open_checked(&url, None).await;
+    let items: Vec<(String, Document)> = (0..2500)
+        .map(|i| {
+            let status = if i % 7 == 0 { "done" } else { "running" };
+            (
+                format!("k{i}"),
+                Document::from_value(json!({"status": status, "i": i})).unwrap(),
+            )
+        })
+        .collect();
+    let keyed: Vec<(RecordKey<'_>, Document)> = items
+        .iter()
+        .map(|(k, d)| (RecordKey::new(k).unwrap(), d.clone()))
+        .collect();
+    let out = writer.insert_many(s(&sc), &keyed).await.unwrap();
+    assert!(out.iter().all(|r| r.is_ok()));
+    for mode in ["server", "client"] {
+        let store = open_checked(
+            &with_query(&url, &format!("filter={mode}&scan_count=50")),
+            None,
+        )
+        .await;
+        let f = Filter::parse_args(&["status=done"]).unwrap();
+        let found = store.filter_record(s(&sc), &f).await.unwrap();
+        assert_eq!(
+            found.len(),
+            (0..2500).filter(|i| i % 7 == 0).count(),
+            "{mode}"
+        );
+        let all = store.filter_record(s(&sc), &Filter::all()).await.unwrap();
+        assert_eq!(all.len(), 2500, "{mode}");
+    }
+    assert_eq!(writer.count_in(&sc).await.unwrap(), 2500);
+}
+
+#[tokio::test]
+async fn ping_stats_and_close() {
+    for mode in [ConnectionMode::Single, ConnectionMode::Pooled] {
+        let store = open_checked(&redis_url(), Some(mode)).await;
+        store.ping().await.unwrap();
+        let stats = store.stats().expect("redis has a connection manager");
+        assert_eq!(stats.mode, mode.to_string());
+        assert!(stats.created >= 1);
+        store.close().await;
+        let e = store.count_in("s").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
+    }
+    let store = open_checked(&cluster_url(), None).await;
+    store.ping().await.unwrap();
+    assert!(store.stats().is_some());
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_a_connection_error() {
+    let store = recordstore::open("redis://127.0.0.1:1/0").await.unwrap();
+    let e = store.get::<Value>("s", "k").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    assert_eq!(e.exit_code(), 5);
+    let msg = e.to_string();
+    assert!(
+        msg.contains("127.0.0.1:1") && msg.contains("connection refused"),
+        "{msg}"
+    );
+    for e in [
+        store.insert("s", "k", &json!({})).await.unwrap_err(),
+        store.contains("s", "k").await.unwrap_err(),
+        store
+            .filter_record(s("s"), &Filter::all())
+            .await
+            .unwrap_err(),
+    ] {
+        assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    }
+    let pooled = OpenOptions {
+        mode: Some(ConnectionMode::Pooled),
+        ..OpenOptions::default()
+    };
+    let store = recordstore::open_with("redis://127.0.0.1:1/0", &pooled)
+        .await
+        .unwrap();
+    let e = store.count_in("s").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    let store = recordstore::open("redis+cluster://127.0.0.1:1,127.0.0.1:2")
+        .await
+        .unwrap();
+    let e = store.count_in("s").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+}
+
+#[tokio::test]
+async fn bad_urls_are_invalid_input() {
+    for url in [
+        "redis://h:notaport",
+        "redis://h/x",
+        "redis://h?nope=1",
+        "redis://a:1,b:2",
+    ] {
+        let e = recordstore::open(url).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{url}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn passwords_and_acl_users_authenticate() {
+    let addr = auth_addr();
+    let (pw, app) = (auth_password(), app_password());
+    let store = open_checked(&format!("redis://:{pw}@{addr}/0"), None).await;
+    store
+        .insert(&schema("auth"), "k", &json!({}))
+        .await
+        .unwrap();
+    let store = open_checked(
+        &format!("redis://app:{app}@{addr}/0"),
+        Some(ConnectionMode::Pooled),
+    )
+    .await;
+    store
+        .insert(&schema("auth"), "k", &json!({}))
+        .await
+        .unwrap();
+    // From the config's extras instead of the URL.
+    let mut options = OpenOptions::default();
+    options.extras.insert("username".into(), "app".into());
+    options.extras.insert("password".into(), app.clone());
+    let store = RedisStore::open_with(&format!("redis://{addr}/0"), &options).unwrap();
+    store.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_auth_errors_that_hide_the_password() {
+    let addr = auth_addr();
+    let secret = "not-the-password-4711";
+    for (url, mode) in [
+        (
+            format!("redis://:{secret}@{addr}/0"),
+            ConnectionMode::Single,
+        ),
+        (
+            format!("redis://app:{secret}@{addr}/0"),
+            ConnectionMode::Pooled,
+        ),
+        (
+            format!("redis://nobody:{secret}@{addr}/0"),
+            ConnectionMode::Single,
+        ),
+    ] {
+        let options = OpenOptions {
+            mode: Some(mode),
+            ..OpenOptions::default()
+        };
+        let store = recordstore::open_with(&url, &options).await.unwrap();
+        assert!(!format!("{store:?}").contains(secret));
+        let e = store.get::<Value>("s", "k").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
+        let (text, debug) = (e.to_string(), format!("{e:?}"));
+        assert!(
+            text.contains("rejected the user name or password"),
+            "{text}"
+        );
+        assert!(text.contains(&addr), "{text}");
+        assert!(!text.contains(secret) && !debug.contains(secret), "{debug}");
+        assert!(!e.is_temporary());
+    }
+    // No password at all on a server that wants one.
+    let store = recordstore::open(&format!("redis://{addr}/0"))
+        .await
+        .unwrap();
+    let e = store.count_in("s").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
+    assert!(e.to_string().contains("requires a password"), "{e}");
+}
+
+#[tokio::test]
+async fn databases_are_separate() {
+    let url = redis_url();
+    let base = url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+    let (db0, db1) = (
+        open_checked(&format!("{base}/0"), None).await,
+        open_checked(&format!("{base}/1"), None).await,
+    );
+    let sc = schema("dbs");
+    db1.insert(&sc, "k", &json!({"db": 1})).await.unwrap();
+    assert!(!db0.contains(&sc, "k").await.unwrap());
+    assert!(db1.contains(&sc, "k").await.unwrap());
+}
+
+#[tokio::test]
+async fn a_key_of_another_type_is_a_backend_error_not_not_found() {
+    let url = redis_url();
+    let mut raw = raw(&url).await;
+    let sc = schema("wrongtype");
+    let _: () = raw.set(&sc, "a string").await.unwrap();
+    let store = open_checked(&url, None).await;
+    for e in [
+        store.get::<Value>(&sc, "k").await.unwrap_err(),
+        store.insert(&sc, "k", &json!({})).await.unwrap_err(),
+        store.update(&sc, "k", &json!({})).await.unwrap_err(),
+        store.count_in(&sc).await.unwrap_err(),
+        store
+            .filter_record(s(&sc), &Filter::parse_args(&["a=1"]).unwrap())
+            .await
+            .unwrap_err(),
+    ] {
+        assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
+        assert!(!e.is_temporary(), "{e}");
+    }
+}
+
+mod lua_model {
+    //! Random documents and filters: the server-side filter returns exactly what
+    //! `Filter::matches` selects (the Lua side must never drop a match).
+    use super::*;
+    use proptest::prelude::*;
+    use recordstore::Lookup;
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            (-3i64..4).prop_map(Value::from),
+            prop::sample::select(vec![
+                json!(0.5),
+                json!(1.0),
+                json!(-0.0),
+                json!(0.1),
+                json!(0.30000000000000004),
+                json!(9007199254740993u64),
+                json!(9007199254740992u64),
+                json!(1e300),
+            ]),
+            prop::sample::select(vec!["", "a", "b", "ab", "é", "z", "A", "1"])
+                .prop_map(Value::from),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            4 => scalar(),
+            1 => prop::collection::vec(scalar(), 0..3).prop_map(Value::from),
+            1 => scalar().prop_map(|v| json!({"a": v})),
+            1 => Just(json!({})),
+        ]
+    }
+
+    fn document() -> impl Strategy<Value = Value> {
+        (prop::option::of(value()), prop::option::of(value())).prop_map(|(v, x)| {
+            let mut m = serde_json::Map::new();
+            if let Some(v) = v {
+                m.insert("v".into(), v);
+            }
+            if let Some(x) = x {
+                m.insert("w".into(), json!({"x": x}));
+            }
+            Value::Object(m)
+        })
+    }
+
+    fn condition() -> impl Strategy<Value = (String, Lookup, Value)> {
+        let field = prop::sample::select(vec!["v", "w.x", "v.a", "w", "missing"]);
+        let lookup = prop::sample::select(Lookup::ALL.to_vec());
+        (
+            field,
+            lookup,
+            value(),
+            prop::collection::vec(scalar(), 0..3),
+        )
+            .prop_map(|(f, l, v, list)| {
+                let v = match l {
+                    Lookup::In => Value::from(list),
+                    Lookup::IsNull => Value::Bool(v.is_null()),
+                    Lookup::StartsWith | Lookup::EndsWith => match v {
+                        Value::String(s) => Value::String(s),
+                        _ => Value::String("a".into()),
+                    },
+                    Lookup::Gt | Lookup::Gte | Lookup::Lt | Lookup::Lte => match v {
+                        v @ (Value::Number(_) | Value::String(_)) => v,
+                        _ => json!(0),
+                    },
+                    _ => v,
+                };
+                (f.to_string(), l, v)
+            })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn server_filter_equals_the_model() {
+        let store = open_checked(&redis_url(), None).await;
+        let handle = tokio::runtime::Handle::current();
+        let cases: u32 = std::env::var("RECORDSTORE_PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(24);
+        tokio::task::spawn_blocking(move || {
+            let config = ProptestConfig {
+                cases,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            };
+            let strategy = (
+                prop::collection::vec(document(), 1..25),
+                prop::collection::vec(prop::collection::vec(condition(), 1..3), 1..12),
+            );
+            proptest!(config, |((docs, filters) in strategy)| {
+                handle.block_on(async {
+                    let sc = schema("lua_model");
+                    for (i, d) in docs.iter().enumerate() {
+                        store.insert(&sc, &format!("d{i}"), d).await.unwrap();
+                    }
+                    for conds in &filters {
+                        let mut f = Filter::all();
+                        for (field, lookup, v) in conds {
+                            f = f.with(field, *lookup, v.clone()).unwrap();
+                        }
+                        let mut expected: Vec<String> = docs
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, d)| f.matches(&Document::from_value((*d).clone()).unwrap()))
+                            .map(|(i, _)| format!("d{i}"))
+                            .collect();
+                        expected.sort();
+                        let mut got: Vec<String> = store
+                            .filter_record(s(&sc), &f)
+                            .await
+                            .unwrap()
+                            .into_iter()
+                            .map(|(k, _)| k)
+                            .collect();
+                        got.sort();
+                        assert_eq!(got, expected, "filter {f} over {docs:?}");
+                    }
+                });
+            });
+        })
+        .await
+        .unwrap();
+    }
+}

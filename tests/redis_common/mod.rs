@@ -1,0 +1,79 @@
+//! Where the Redis test servers are (scripts/start-redis.sh starts them), and small helpers.
+//! Tests fail, not skip, when a server does not answer: CI starts them.
+#![allow(dead_code)]
+
+use recordstore::connection::ConnectionMode;
+use recordstore::{KeyValueStore, OpenOptions};
+use std::sync::Arc;
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
+
+/// The plain server: `RECORDSTORE_REDIS_URL`, default `redis://127.0.0.1:6390/0`.
+pub fn redis_url() -> String {
+    env_or("RECORDSTORE_REDIS_URL", "redis://127.0.0.1:6390/0")
+}
+
+/// The cluster: `RECORDSTORE_REDIS_CLUSTER_URL`, default the three masters on 7001-7003.
+pub fn cluster_url() -> String {
+    env_or(
+        "RECORDSTORE_REDIS_CLUSTER_URL",
+        "redis+cluster://127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
+    )
+}
+
+/// The server with a password: `RECORDSTORE_REDIS_AUTH_ADDR`, default `127.0.0.1:6391`.
+pub fn auth_addr() -> String {
+    env_or("RECORDSTORE_REDIS_AUTH_ADDR", "127.0.0.1:6391")
+}
+
+/// The default user's password on the auth server (`REDIS_PASSWORD`, as the start script).
+pub fn auth_password() -> String {
+    env_or("REDIS_PASSWORD", "recordstore-secret")
+}
+
+/// The ACL user `app`'s password on the auth server (`REDIS_APP_PASSWORD`).
+pub fn app_password() -> String {
+    env_or("REDIS_APP_PASSWORD", "app-secret")
+}
+
+/// `url` with query parameters added.
+pub fn with_query(url: &str, query: &str) -> String {
+    if url.contains('?') {
+        format!("{url}&{query}")
+    } else {
+        format!("{url}?{query}")
+    }
+}
+
+/// Opens a store and checks that its server answers, failing loudly if it does not.
+pub async fn open_checked(url: &str, mode: Option<ConnectionMode>) -> Arc<dyn KeyValueStore> {
+    let options = OpenOptions {
+        mode,
+        ..OpenOptions::default()
+    };
+    let store = recordstore::open_with(url, &options)
+        .await
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", recordstore::redact_url(url)));
+    if let Err(e) = store.ping().await {
+        panic!(
+            "the Redis server at {} does not answer ({e}); start it with scripts/start-redis.sh",
+            recordstore::redact_url(url)
+        );
+    }
+    store
+}
+
+/// A raw client connection to a single server, for looking behind the store's back.
+pub async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
+    let plain = url.split('?').next().unwrap();
+    redis::Client::open(plain)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach {plain}: {e}; run scripts/start-redis.sh"))
+}
