@@ -93,8 +93,8 @@ def section_modes():
     url = f"sqlite://{os.path.join(tmp, 'modes.db')}"
     for c in (1, 16, 64):
         r = alternate({
-            f"single c={c}": [RS, "--url", url, "--mode", "single", "bench", "--records", str(N), "--concurrency", str(c)],
-            f"pooled(4) c={c}": [RS, "--url", url, "--mode", "pooled", "--max-connections", "4", "bench", "--records", str(N), "--concurrency", str(c)],
+            f"single c={c}": [RS, "--url", url, "--threads", "2", "--mode", "single", "bench", "--records", str(N), "--concurrency", str(c)],
+            f"pooled(4) c={c}": [RS, "--url", url, "--threads", "2", "--mode", "pooled", "--max-connections", "4", "bench", "--records", str(N), "--concurrency", str(c)],
         })
         cols = list(r)
         table(f"SQLite single vs pooled, concurrency {c} (ops/s)", cols, r, (cols[1], cols[0]))
