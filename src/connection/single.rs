@@ -6,7 +6,7 @@ use super::{Connector, ManagerStats, PoolOptions};
 use crate::error::{Error, Result};
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, MutexGuard, Notify};
 
 /// One shared connection, opened on first use, checked without I/O on each checkout and
 /// replaced when broken.
@@ -23,7 +23,12 @@ pub struct SingleConnectorManager<C: Connector> {
     /// The generation a shared lease found broken; the next checkout replaces it.
     condemned: AtomicU64,
     in_use: AtomicU64,
+    /// Whether the connection is open (kept apart from the lock, which is also held while
+    /// connecting).
+    open: AtomicBool,
     closed: AtomicBool,
+    /// Wakes callers waiting for the connection when the manager closes.
+    closing: Notify,
 }
 
 /// A connection checked out of a [`SingleConnectorManager`].
@@ -51,7 +56,9 @@ impl<C: Connector> SingleConnectorManager<C> {
             next_generation: AtomicU64::new(1),
             condemned: AtomicU64::new(0),
             in_use: AtomicU64::new(0),
+            open: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            closing: Notify::new(),
         }
     }
 
@@ -72,12 +79,10 @@ impl<C: Connector> SingleConnectorManager<C> {
         let mut s = self.counters.snapshot();
         s.mode = "single".into();
         s.max_connections = 1;
-        s.in_use = self.in_use.load(Ordering::Relaxed);
-        s.open = match self.slot.try_lock() {
-            Ok(slot) => u64::from(slot.is_some()),
-            Err(_) => 1, // locked: someone is using it
-        };
-        s.idle = s.open.saturating_sub(s.in_use.min(1));
+        s.open = u64::from(self.open.load(Ordering::Relaxed));
+        // Connections, not callers: several callers may share the one connection.
+        s.in_use = u64::from(self.in_use.load(Ordering::Relaxed) > 0).min(s.open);
+        s.idle = s.open - s.in_use;
         s
     }
 
@@ -91,14 +96,22 @@ impl<C: Connector> SingleConnectorManager<C> {
             Ok(slot) => slot,
             Err(_) => {
                 Counters::bump(&self.counters.waits);
-                match tokio::time::timeout_at(deadline, self.slot.lock()).await {
-                    Ok(slot) => slot,
-                    Err(_) => {
+                let closing = self.closing.notified();
+                tokio::pin!(closing);
+                closing.as_mut().enable();
+                if self.closed.load(Ordering::Acquire) {
+                    return Err(Error::Closed);
+                }
+                tokio::select! {
+                    slot = self.slot.lock() => slot,
+                    _ = closing => return Err(Error::Closed),
+                    _ = tokio::time::sleep_until(deadline) => {
                         Counters::bump(&self.counters.timeouts);
                         return Err(Error::Timeout {
                             backend: self.connector.backend(),
                             message: format!(
-                                "the single connection stayed busy for {:?}",
+                                "the single connection to {} stayed busy for {:?}",
+                                self.connector.config(),
                                 self.options.connection_timeout
                             ),
                         });
@@ -122,12 +135,19 @@ impl<C: Connector> SingleConnectorManager<C> {
         };
         if !usable {
             if let Some((old, _)) = slot.take() {
+                self.open.store(false, Ordering::Relaxed);
                 Counters::bump(&self.counters.closed_broken);
                 self.connector.disconnect(old).await;
             }
             let conn =
                 connect_with_retry(&self.connector, &self.options, &self.counters, deadline)
                     .await?;
+            if self.closed.load(Ordering::Acquire) {
+                // Closed while connecting.
+                self.connector.disconnect(conn).await;
+                return Err(Error::Closed);
+            }
+            self.open.store(true, Ordering::Relaxed);
             let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
             *slot = Some((conn, generation));
         }
@@ -144,10 +164,17 @@ impl<C: Connector> SingleConnectorManager<C> {
         })
     }
 
-    /// Closes the connection; later checkouts fail with `Error::Closed`.
+    /// Closes the connection; waiting and later checkouts fail with `Error::Closed`. Returns
+    /// at once: a connection in exclusive use is closed when its lease ends.
     pub async fn close(&self) {
         self.closed.store(true, Ordering::Release);
-        if let Some((conn, _)) = self.slot.lock().await.take() {
+        self.closing.notify_waiters();
+        let conn = match self.slot.try_lock() {
+            Ok(mut slot) => slot.take(),
+            Err(_) => None, // the lease (or a connect in progress) sees `closed`
+        };
+        if let Some((conn, _)) = conn {
+            self.open.store(false, Ordering::Relaxed);
             self.connector.disconnect(conn).await;
         }
     }
@@ -182,6 +209,15 @@ impl<C: Connector> DerefMut for SingleLease<'_, C> {
 impl<C: Connector> Drop for SingleLease<'_, C> {
     fn drop(&mut self) {
         self.manager.in_use.fetch_sub(1, Ordering::Relaxed);
+        if self.manager.closed.load(Ordering::Acquire) {
+            // Closed while leased: the connection goes now (a shared handle just drops).
+            if let Held::Locked(slot) = &mut self.held {
+                if slot.take().is_some() {
+                    self.manager.open.store(false, Ordering::Relaxed);
+                }
+            }
+            return;
+        }
         if self.released {
             return;
         }
@@ -189,6 +225,7 @@ impl<C: Connector> Drop for SingleLease<'_, C> {
         match &mut self.held {
             Held::Locked(slot) => {
                 if slot.take().is_some() {
+                    self.manager.open.store(false, Ordering::Relaxed);
                     Counters::bump(&self.manager.counters.closed_broken);
                 }
             }
