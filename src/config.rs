@@ -79,7 +79,9 @@ const CONNECTOR_KEYS: &[&str] = &["host", "port", "username", "password", "db"];
 /// Extras whose values are secret: never printed.
 fn is_secret_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["password", "secret", "token"].iter().any(|s| n.contains(s))
+    ["password", "secret", "token"]
+        .iter()
+        .any(|s| n.contains(s))
 }
 
 /// Everything needed to open a store: the URL and the [`OpenOptions`].
@@ -162,7 +164,9 @@ impl Settings {
     /// none. Secret: never print it (use [`redact_url`]).
     pub fn connect_url(&self) -> String {
         match &self.password {
-            Some(p) if network_scheme(&self.url) => with_userinfo(&self.url, None, Some(p.expose())),
+            Some(p) if network_scheme(&self.url) => {
+                with_userinfo(&self.url, None, Some(p.expose()))
+            }
             _ => self.url.clone(),
         }
     }
@@ -246,7 +250,8 @@ fn parse_int(name: &str, raw: &Raw<'_>, min: u64, expected: &str) -> Result<u64>
         Raw::Toml(toml::Value::Integer(i)) => u64::try_from(*i).ok(),
         _ => raw.text().and_then(|s| s.parse::<u64>().ok()),
     };
-    n.filter(|n| *n >= min).ok_or_else(|| bad(name, expected, raw))
+    n.filter(|n| *n >= min)
+        .ok_or_else(|| bad(name, expected, raw))
 }
 
 fn parse_usize(name: &str, raw: &Raw<'_>, min: u64, expected: &str) -> Result<usize> {
@@ -338,7 +343,9 @@ fn parse_engine(name: &str, raw: &Raw<'_>) -> Result<String> {
 
 impl Layer {
     fn from_toml(text: &str, path: Option<&Path>) -> Result<Layer> {
-        let file = path.map(|p| format!(" in {}", p.display())).unwrap_or_default();
+        let file = path
+            .map(|p| format!(" in {}", p.display()))
+            .unwrap_or_default();
         let table: toml::Table = text
             .parse()
             .map_err(|e| Error::invalid(format!("config file{file} is not valid TOML: {e}")))?;
@@ -381,7 +388,11 @@ impl Layer {
             }
             let name = format!("config key CONNECTOR_CONFIG.{lower}");
             let raw = Raw::Toml(value);
-            let lower = if lower == "user" { "username".into() } else { lower };
+            let lower = if lower == "user" {
+                "username".into()
+            } else {
+                lower
+            };
             if CONNECTOR_KEYS.contains(&lower.as_str()) {
                 self.set_connector(&lower, &name, &raw, Source::File)?;
             } else {
@@ -462,7 +473,13 @@ impl Layer {
         Ok(())
     }
 
-    fn set_connector(&mut self, key: &str, name: &str, raw: &Raw<'_>, source: Source) -> Result<()> {
+    fn set_connector(
+        &mut self,
+        key: &str,
+        name: &str,
+        raw: &Raw<'_>,
+        source: Source,
+    ) -> Result<()> {
         let n = name.to_string();
         match key {
             "host" => {
@@ -558,7 +575,11 @@ impl Layer {
                     self.port.as_ref().map(|s| (s.source, &s.name)),
                     self.db.as_ref().map(|s| (s.source, &s.name)),
                 ];
-                if let Some((_, name)) = same_layer.into_iter().flatten().find(|(s, _)| *s >= u.source) {
+                if let Some((_, name)) = same_layer
+                    .into_iter()
+                    .flatten()
+                    .find(|(s, _)| *s >= u.source)
+                {
                     return Err(Error::invalid(format!(
                         "{name} has no effect with {}: put it in the URL, or use ENGINE",
                         u.name
@@ -599,7 +620,9 @@ impl Layer {
         let retry_defaults = RetryOptions::default();
         let pool = PoolOptions {
             max_connections,
-            connection_timeout: self.connection_timeout.unwrap_or(defaults.connection_timeout),
+            connection_timeout: self
+                .connection_timeout
+                .unwrap_or(defaults.connection_timeout),
             idle_timeout: self.idle_timeout.unwrap_or(defaults.idle_timeout),
             max_lifetime: self.max_lifetime.unwrap_or(defaults.max_lifetime),
             min_idle,
@@ -636,7 +659,10 @@ impl Layer {
         };
         let no_port = || -> Result<()> {
             match &self.port {
-                Some(s) => Err(Error::invalid(format!("{}: ENGINE {engine} has no port", s.name))),
+                Some(s) => Err(Error::invalid(format!(
+                    "{}: ENGINE {engine} has no port",
+                    s.name
+                ))),
                 None => Ok(()),
             }
         };
@@ -650,7 +676,10 @@ impl Layer {
             "sqlite" => {
                 unused(&self.host, "host (db is the file path)")?;
                 no_port()?;
-                let path = self.db.as_ref().map_or("recordstore.db", |s| s.value.as_str());
+                let path = self
+                    .db
+                    .as_ref()
+                    .map_or("recordstore.db", |s| s.value.as_str());
                 Ok(format!("sqlite://{path}"))
             }
             _ => {
@@ -746,7 +775,10 @@ mod tests {
 
     #[test]
     fn userinfo_is_added_only_where_missing() {
-        assert_eq!(with_userinfo("redis://h:1/0", Some("u"), None), "redis://u@h:1/0");
+        assert_eq!(
+            with_userinfo("redis://h:1/0", Some("u"), None),
+            "redis://u@h:1/0"
+        );
         assert_eq!(
             with_userinfo("redis://u@h:1/0", None, Some("p@ss:/")),
             "redis://u:p%40ss%3A%2F@h:1/0"

@@ -168,7 +168,9 @@ impl Filter {
     /// JSON when it is valid JSON, else taken as a string.
     pub fn parse_arg(arg: &str) -> Result<Condition> {
         let (lhs, raw) = arg.split_once('=').ok_or_else(|| {
-            Error::invalid(format!("filter {arg:?} is not of the form field__lookup=value"))
+            Error::invalid(format!(
+                "filter {arg:?} is not of the form field__lookup=value"
+            ))
         })?;
         let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
         Filter::parse_pair(lhs, value)
@@ -239,7 +241,11 @@ impl fmt::Display for Filter {
 /// Field names are dotted paths of non-empty parts without quotes, backslashes or control
 /// characters, so that every backend can address them safely.
 fn parse_path(field: &str) -> Result<Vec<String>> {
-    let bad = |why: &str| Err(Error::invalid(format!("filter field {field:?} is not valid: {why}")));
+    let bad = |why: &str| {
+        Err(Error::invalid(format!(
+            "filter field {field:?} is not valid: {why}"
+        )))
+    };
     if field.is_empty() {
         return bad("it is empty");
     }
@@ -292,8 +298,7 @@ pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x
-                    .iter()
+                && x.iter()
                     .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
@@ -384,7 +389,13 @@ mod tests {
     #[test]
     fn unknown_fields_match_nothing() {
         let d = json!({"n": 5});
-        for arg in ["x=1", "x__ne=1", "x__isnull=true", "x__isnull=false", "n.deeper=1"] {
+        for arg in [
+            "x=1",
+            "x__ne=1",
+            "x__isnull=true",
+            "x__isnull=false",
+            "n.deeper=1",
+        ] {
             assert!(!m(arg, d.clone()), "{arg}");
         }
     }

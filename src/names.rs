@@ -130,7 +130,9 @@ mod tests {
             assert!(SchemaName::new(ok).is_ok(), "{ok}");
         }
         let huge = "a".repeat(129);
-        for bad in ["", ".", "..", "../x", "a/b", "/", "a:b", "-x", "a b", "ü", &huge] {
+        for bad in [
+            "", ".", "..", "../x", "a/b", "/", "a:b", "-x", "a b", "ü", &huge,
+        ] {
             let e = SchemaName::new(bad).unwrap_err();
             assert!(e.to_string().contains("schema name"), "{e}");
         }
@@ -138,7 +140,15 @@ mod tests {
 
     #[test]
     fn key_rule() {
-        for ok in ["k", "a/b", "..", ".", "../../etc/passwd", "über", "with space"] {
+        for ok in [
+            "k",
+            "a/b",
+            "..",
+            ".",
+            "../../etc/passwd",
+            "über",
+            "with space",
+        ] {
             assert!(RecordKey::new(ok).is_ok(), "{ok}");
         }
         let huge = "k".repeat(181);

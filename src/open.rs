@@ -56,7 +56,11 @@ pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn KeyVa
         Some("sqlite") => {
             let rest = &url["sqlite://".len()..];
             let path = rest.split('?').next().unwrap_or_default();
-            let path = if path.is_empty() { "recordstore.db" } else { path };
+            let path = if path.is_empty() {
+                "recordstore.db"
+            } else {
+                path
+            };
             let store = crate::backends::sqlite::SqliteStore::with_options(
                 path,
                 options.mode,
@@ -110,10 +114,7 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(
-            redact_url("redis://u:hunter2@h:1/0"),
-            "redis://u:***@h:1/0"
-        );
+        assert_eq!(redact_url("redis://u:hunter2@h:1/0"), "redis://u:***@h:1/0");
         assert!(!redact_url("weird://u:hunter2@[bad").contains("hunter2"));
     }
 }

@@ -49,12 +49,21 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync {
     fn key(&self) -> Cow<'_, str>;
 
     /// Inserts the record, or replaces it if its key exists.
-    fn save<S: KeyValueStore + ?Sized>(&self, store: &S) -> impl Future<Output = Result<()>> + Send {
+    fn save<S: KeyValueStore + ?Sized>(
+        &self,
+        store: &S,
+    ) -> impl Future<Output = Result<()>> + Send {
         async move {
             let schema = Self::schema_name();
             let key = self.key();
             let doc = Document::from_serialize(self)?;
-            save_document(store, SchemaName::new(&schema)?, RecordKey::new(&key)?, &doc).await
+            save_document(
+                store,
+                SchemaName::new(&schema)?,
+                RecordKey::new(&key)?,
+                &doc,
+            )
+            .await
         }
     }
 
@@ -121,9 +130,7 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync {
         filter: &Filter,
     ) -> impl Future<Output = Result<Vec<Self>>> + Send {
         async move {
-            let found = store
-                .filter::<Self>(&Self::schema_name(), filter)
-                .await?;
+            let found = store.filter::<Self>(&Self::schema_name(), filter).await?;
             Ok(found.into_iter().map(|(_, r)| r).collect())
         }
     }

@@ -8,8 +8,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-    let map: HashMap<String, String> =
-        vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     move |k| map.get(k).cloned()
 }
 
@@ -41,8 +43,17 @@ fn the_example_parses() {
     let s = parse(EXAMPLE).unwrap();
     assert_eq!(s.url, "redis://app@localhost:6379/0");
     assert_eq!(s.options.mode, None);
-    assert_eq!(s.options.pool, PoolOptions { max_lifetime: None, ..PoolOptions::default() });
-    assert_eq!(s.options.extras.get("prefix").map(String::as_str), Some("myapp"));
+    assert_eq!(
+        s.options.pool,
+        PoolOptions {
+            max_lifetime: None,
+            ..PoolOptions::default()
+        }
+    );
+    assert_eq!(
+        s.options.extras.get("prefix").map(String::as_str),
+        Some("myapp")
+    );
 }
 
 #[test]
@@ -91,19 +102,49 @@ fn bad_values_name_the_key_and_the_value() {
         "invalid input: config key MAX_CONNECTIONS: expected a positive integer, got \"ten\""
     );
     for (text, needle) in [
-        ("MAX_CONNECTIONS = 0", "MAX_CONNECTIONS: expected a positive integer, got 0"),
+        (
+            "MAX_CONNECTIONS = 0",
+            "MAX_CONNECTIONS: expected a positive integer, got 0",
+        ),
         ("MAX_CONNECTIONS = -3", "got -3"),
-        ("CONNECTION_TIMEOUT = 0", "CONNECTION_TIMEOUT: expected a positive number of seconds"),
-        ("IDLE_TIMEOUT = \"soon\"", "IDLE_TIMEOUT: expected a number of seconds"),
-        ("CONNECTION_MODE = \"sometimes\"", "CONNECTION_MODE: expected auto, single or pooled, got \"sometimes\""),
-        ("ENGINE = \"oracle\"", "ENGINE: expected one of memory, sqlite, redis, hdfs, webhdfs"),
-        ("TEST_BEFORE_ACQUIRE = \"maybe\"", "TEST_BEFORE_ACQUIRE: expected true or false"),
-        ("RETRY_ATTEMPTS = 0", "RETRY_ATTEMPTS: expected a positive integer"),
+        (
+            "CONNECTION_TIMEOUT = 0",
+            "CONNECTION_TIMEOUT: expected a positive number of seconds",
+        ),
+        (
+            "IDLE_TIMEOUT = \"soon\"",
+            "IDLE_TIMEOUT: expected a number of seconds",
+        ),
+        (
+            "CONNECTION_MODE = \"sometimes\"",
+            "CONNECTION_MODE: expected auto, single or pooled, got \"sometimes\"",
+        ),
+        (
+            "ENGINE = \"oracle\"",
+            "ENGINE: expected one of memory, sqlite, redis, hdfs, webhdfs",
+        ),
+        (
+            "TEST_BEFORE_ACQUIRE = \"maybe\"",
+            "TEST_BEFORE_ACQUIRE: expected true or false",
+        ),
+        (
+            "RETRY_ATTEMPTS = 0",
+            "RETRY_ATTEMPTS: expected a positive integer",
+        ),
         ("URL = \"recordstore.db\"", "URL: expected a store URL"),
-        ("MIN_IDLE = 20", "MIN_IDLE: must not exceed MAX_CONNECTIONS (10), got 20"),
+        (
+            "MIN_IDLE = 20",
+            "MIN_IDLE: must not exceed MAX_CONNECTIONS (10), got 20",
+        ),
         ("CONNECTOR_CONFIG = 3", "CONNECTOR_CONFIG: expected a table"),
-        ("[CONNECTOR_CONFIG]\nport = 70000", "CONNECTOR_CONFIG.port: expected a port number"),
-        ("[CONNECTOR_CONFIG]\nprefix = [1]", "CONNECTOR_CONFIG.prefix: expected a string"),
+        (
+            "[CONNECTOR_CONFIG]\nport = 70000",
+            "CONNECTOR_CONFIG.port: expected a port number",
+        ),
+        (
+            "[CONNECTOR_CONFIG]\nprefix = [1]",
+            "CONNECTOR_CONFIG.prefix: expected a string",
+        ),
         ("MAX_CONNECTIONS = ", "not valid TOML"),
     ] {
         let e = err(text);
@@ -123,15 +164,29 @@ fn engine_and_connector_config_build_the_url() {
     for (text, url) in [
         ("ENGINE = \"memory\"", "memory://"),
         ("ENGINE = \"sqlite\"", "sqlite://recordstore.db"),
-        ("ENGINE = \"sqlite\"\n[CONNECTOR_CONFIG]\ndb = \"/data/r.db\"", "sqlite:///data/r.db"),
+        (
+            "ENGINE = \"sqlite\"\n[CONNECTOR_CONFIG]\ndb = \"/data/r.db\"",
+            "sqlite:///data/r.db",
+        ),
         ("ENGINE = \"redis\"", "redis://localhost:6379"),
-        ("ENGINE = \"redis\"\n[CONNECTOR_CONFIG]\nhost = \"r1\"\nport = 7000\ndb = 2", "redis://r1:7000/2"),
-        ("ENGINE = \"hdfs\"\n[CONNECTOR_CONFIG]\nhost = \"nn\"", "hdfs://nn:8020"),
-        ("ENGINE = \"webhdfs\"\n[CONNECTOR_CONFIG]\nhost = \"::1\"\nusername = \"hd fs\"", "webhdfs://hd%20fs@[::1]:9870"),
+        (
+            "ENGINE = \"redis\"\n[CONNECTOR_CONFIG]\nhost = \"r1\"\nport = 7000\ndb = 2",
+            "redis://r1:7000/2",
+        ),
+        (
+            "ENGINE = \"hdfs\"\n[CONNECTOR_CONFIG]\nhost = \"nn\"",
+            "hdfs://nn:8020",
+        ),
+        (
+            "ENGINE = \"webhdfs\"\n[CONNECTOR_CONFIG]\nhost = \"::1\"\nusername = \"hd fs\"",
+            "webhdfs://hd%20fs@[::1]:9870",
+        ),
     ] {
         assert_eq!(parse(text).unwrap().url, url, "{text}");
     }
-    let s = parse("ENGINE = \"hdfs\"\n[CONNECTOR_CONFIG]\nbase_path = \"/records\"\nreplication = 2").unwrap();
+    let s =
+        parse("ENGINE = \"hdfs\"\n[CONNECTOR_CONFIG]\nbase_path = \"/records\"\nreplication = 2")
+            .unwrap();
     assert_eq!(s.options.extras.get("base_path").unwrap(), "/records");
     assert_eq!(s.options.extras.get("replication").unwrap(), "2");
 }
@@ -139,9 +194,15 @@ fn engine_and_connector_config_build_the_url() {
 #[test]
 fn conflicting_url_settings_are_errors() {
     let e = err("URL = \"redis://a\"\nENGINE = \"redis\"");
-    assert!(e.contains("URL") && e.contains("ENGINE") && e.contains("both"), "{e}");
+    assert!(
+        e.contains("URL") && e.contains("ENGINE") && e.contains("both"),
+        "{e}"
+    );
     let e = err("URL = \"redis://a\"\n[CONNECTOR_CONFIG]\nhost = \"b\"");
-    assert!(e.contains("CONNECTOR_CONFIG.host has no effect with config key URL"), "{e}");
+    assert!(
+        e.contains("CONNECTOR_CONFIG.host has no effect with config key URL"),
+        "{e}"
+    );
     let e = err("[CONNECTOR_CONFIG]\nhost = \"b\"");
     assert!(e.contains("needs ENGINE"), "{e}");
     let e = err("ENGINE = \"sqlite\"\n[CONNECTOR_CONFIG]\nport = 1");
@@ -162,7 +223,11 @@ fn the_environment_overrides_the_file() {
     let s = Settings::from_toml(file, &vars).unwrap();
     assert_eq!(s.url, "redis://envhost:6379");
     assert_eq!(s.options.pool.max_connections, 8);
-    assert_eq!(s.options.pool.idle_timeout, Some(Duration::from_secs(60)), "file value kept");
+    assert_eq!(
+        s.options.pool.idle_timeout,
+        Some(Duration::from_secs(60)),
+        "file value kept"
+    );
     assert_eq!(s.options.pool.connection_timeout, Duration::from_secs(1));
     assert_eq!(s.options.pool.retry.attempts, 5);
     assert!(s.options.pool.test_before_acquire);
@@ -184,10 +249,19 @@ fn the_environment_overrides_the_file() {
 fn passwords_are_used_but_never_printed() {
     let text = "ENGINE = \"redis\"\n[CONNECTOR_CONFIG]\nusername = \"app\"\npassword = \"hunter2:@/\"\napi_token = \"tok-123\"";
     let s = parse(text).unwrap();
-    assert_eq!(s.url, "redis://app@localhost:6379", "the URL field holds no password");
-    assert_eq!(s.connect_url(), "redis://app:hunter2%3A%40%2F@localhost:6379");
+    assert_eq!(
+        s.url, "redis://app@localhost:6379",
+        "the URL field holds no password"
+    );
+    assert_eq!(
+        s.connect_url(),
+        "redis://app:hunter2%3A%40%2F@localhost:6379"
+    );
     let shown = format!("{s:?}");
-    assert!(!shown.contains("hunter2") && !shown.contains("tok-123"), "{shown}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("tok-123"),
+        "{shown}"
+    );
     assert!(shown.contains("***"), "{shown}");
 
     // From the environment, over a URL from the file.
@@ -217,7 +291,10 @@ fn the_file_comes_from_the_path_or_recordstore_config() {
     let path = dir.path().join("rs.toml");
     std::fs::write(&path, "MAX_CONNECTIONS = 7\nURL = \"memory://\"").unwrap();
     let s = Settings::load(Some(&path), &env(&[])).unwrap();
-    assert_eq!((s.url.as_str(), s.options.pool.max_connections), ("memory://", 7));
+    assert_eq!(
+        (s.url.as_str(), s.options.pool.max_connections),
+        ("memory://", 7)
+    );
     let p = path.display().to_string();
     let s = Settings::load(None, &env(&[("RECORDSTORE_CONFIG", &p)])).unwrap();
     assert_eq!(s.options.pool.max_connections, 7);

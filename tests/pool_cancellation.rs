@@ -25,7 +25,9 @@ async fn cancelled_waiters_never_leak_a_slot() {
     };
     // Waiters dropped by a timeout, and spawned waiters aborted.
     for _ in 0..10 {
-        assert!(tokio::time::timeout(Duration::from_millis(10), m.acquire()).await.is_err());
+        assert!(tokio::time::timeout(Duration::from_millis(10), m.acquire())
+            .await
+            .is_err());
     }
     let tasks: Vec<_> = (0..10)
         .map(|_| {
@@ -42,9 +44,15 @@ async fn cancelled_waiters_never_leak_a_slot() {
     }
     drop(held);
     // All three can still be had at once.
-    let all = futures::future::try_join_all((0..3).map(|_| m.acquire())).await.unwrap();
+    let all = futures::future::try_join_all((0..3).map(|_| m.acquire()))
+        .await
+        .unwrap();
     let s = m.stats();
-    assert_eq!((s.in_use, s.open, s.created, s.closed_broken), (3, 3, 3, 0), "{s:?}");
+    assert_eq!(
+        (s.in_use, s.open, s.created, s.closed_broken),
+        (3, 3, 3, 0),
+        "{s:?}"
+    );
     drop(all);
 }
 
@@ -53,10 +61,14 @@ async fn a_waiter_cancelled_while_connecting_leaks_nothing() {
     let (m, log) = pooled(2);
     log.hang.store(true, SeqCst);
     for _ in 0..5 {
-        assert!(tokio::time::timeout(Duration::from_millis(10), m.acquire()).await.is_err());
+        assert!(tokio::time::timeout(Duration::from_millis(10), m.acquire())
+            .await
+            .is_err());
     }
     log.hang.store(false, SeqCst);
-    let both = futures::future::try_join_all((0..2).map(|_| m.acquire())).await.unwrap();
+    let both = futures::future::try_join_all((0..2).map(|_| m.acquire()))
+        .await
+        .unwrap();
     assert_eq!(m.stats().open, 2);
     assert_eq!(live(&log), 2);
     drop(both);
@@ -100,14 +112,23 @@ async fn an_operation_cancelled_midway_closes_its_connection() {
         let op = m.run(Idempotency::Idempotent, |_conn| async {
             futures::future::pending::<recordstore::Result<()>>().await
         });
-        assert!(tokio::time::timeout(Duration::from_secs(1), op).await.is_err());
+        assert!(tokio::time::timeout(Duration::from_secs(1), op)
+            .await
+            .is_err());
         // The next operation runs on a new connection.
-        let id = m.run(Idempotency::Idempotent, |c| async move { Ok(c.id()) }).await.unwrap();
+        let id = m
+            .run(Idempotency::Idempotent, |c| async move { Ok(c.id()) })
+            .await
+            .unwrap();
         assert_eq!(id, 2, "{name}");
         assert_eq!(connects(&log), 2, "{name}");
         assert_eq!(live(&log), 1, "{name}: the cancelled one is closed");
         let s = m.stats();
-        assert_eq!((s.open, s.in_use, s.closed_broken), (1, 0, 1), "{name}: {s:?}");
+        assert_eq!(
+            (s.open, s.in_use, s.closed_broken),
+            (1, 0, 1),
+            "{name}: {s:?}"
+        );
     }
 }
 
@@ -123,7 +144,9 @@ async fn a_failed_operation_is_not_reused_but_a_permanent_answer_is() {
     assert!(e.is_connection());
     assert_eq!(m.stats().closed_broken, 1);
     let e = m
-        .run(Idempotency::Idempotent, |_c| async { Err::<(), _>(Error::not_found("s", "k")) })
+        .run(Idempotency::Idempotent, |_c| async {
+            Err::<(), _>(Error::not_found("s", "k"))
+        })
         .await
         .unwrap_err();
     assert!(e.is_not_found());

@@ -27,7 +27,9 @@ async fn sixty_four_waiters(m: Arc<ConnectorManager<Fake>>) -> Vec<usize> {
         .collect();
     let all = futures::future::join_all(tasks);
     // A liveness bound, not a speed check: 64 x 2 ms of work.
-    let results = tokio::time::timeout(Duration::from_secs(60), all).await.expect("no starvation");
+    let results = tokio::time::timeout(Duration::from_secs(60), all)
+        .await
+        .expect("no starvation");
     for r in results {
         r.unwrap().unwrap();
     }
@@ -36,7 +38,12 @@ async fn sixty_four_waiters(m: Arc<ConnectorManager<Fake>>) -> Vec<usize> {
 }
 
 fn max_displacement(order: &[usize]) -> usize {
-    order.iter().enumerate().map(|(pos, &i)| pos.abs_diff(i)).max().unwrap_or(0)
+    order
+        .iter()
+        .enumerate()
+        .map(|(pos, &i)| pos.abs_diff(i))
+        .max()
+        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,11 +11,16 @@ use tokio::time::sleep;
 
 fn manager(opts: PoolOptions) -> (ConnectorManager<Fake>, std::sync::Arc<Log>) {
     let (fake, log) = Fake::new();
-    (ConnectorManager::new(fake, ConnectionMode::Pooled, opts), log)
+    (
+        ConnectorManager::new(fake, ConnectionMode::Pooled, opts),
+        log,
+    )
 }
 
 async fn use_n_at_once(m: &ConnectorManager<Fake>, n: usize) {
-    let mut leases = futures::future::try_join_all((0..n).map(|_| m.acquire())).await.unwrap();
+    let mut leases = futures::future::try_join_all((0..n).map(|_| m.acquire()))
+        .await
+        .unwrap();
     for l in &mut leases {
         l.release();
     }
@@ -34,7 +39,11 @@ async fn idle_connections_are_closed_after_idle_timeout() {
     let s = m.stats();
     assert_eq!((s.open, s.closed_idle, s.closed_broken), (0, 3, 0), "{s:?}");
     assert_eq!(live(&log), 0);
-    assert_eq!(log.disconnects.load(SeqCst), 3, "reaped connections are disconnected");
+    assert_eq!(
+        log.disconnects.load(SeqCst),
+        3,
+        "reaped connections are disconnected"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -46,7 +55,11 @@ async fn checked_out_connections_are_never_reaped() {
     let mut held = m.acquire().await.unwrap();
     sleep(Duration::from_secs(60)).await; // far past both limits, while held
     let s = m.stats();
-    assert_eq!((s.open, s.in_use, s.closed_idle, s.closed_lifetime), (1, 1, 0, 0), "{s:?}");
+    assert_eq!(
+        (s.open, s.in_use, s.closed_idle, s.closed_lifetime),
+        (1, 1, 0, 0),
+        "{s:?}"
+    );
     assert_eq!(live(&log), 1);
     assert_eq!(held.id(), 1, "still the same, usable connection");
     held.release();
@@ -69,7 +82,11 @@ async fn idle_connections_older_than_max_lifetime_are_closed() {
     use_n_at_once(&m, 2).await; // in use recently, but still as old
     sleep(Duration::from_secs(26)).await;
     let s = m.stats();
-    assert_eq!((s.open, s.closed_lifetime, s.closed_idle), (0, 2, 0), "{s:?}");
+    assert_eq!(
+        (s.open, s.closed_lifetime, s.closed_idle),
+        (0, 2, 0),
+        "{s:?}"
+    );
     assert_eq!(live(&log), 0);
 }
 
@@ -86,7 +103,11 @@ async fn min_idle_connections_are_opened_and_kept() {
     assert_eq!(m.stats().open, 4);
     sleep(Duration::from_secs(60)).await;
     let s = m.stats();
-    assert_eq!((s.open, s.idle, s.closed_idle), (2, 2, 2), "down to min_idle: {s:?}");
+    assert_eq!(
+        (s.open, s.idle, s.closed_idle),
+        (2, 2, 2),
+        "down to min_idle: {s:?}"
+    );
     assert_eq!(live(&log), 2);
 }
 

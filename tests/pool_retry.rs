@@ -34,7 +34,11 @@ async fn permanent_answers_are_never_retried() {
                     .await
                     .unwrap_err();
                 assert_eq!((e.kind(), calls), (kind, 1), "{mode} {idem:?}");
-                assert_eq!(start.elapsed(), Duration::ZERO, "no backoff before the answer");
+                assert_eq!(
+                    start.elapsed(),
+                    Duration::ZERO,
+                    "no backoff before the answer"
+                );
                 let mut calls = 0;
                 let e = m
                     .with_connection(idem, |_c| {
@@ -47,7 +51,11 @@ async fn permanent_answers_are_never_retried() {
             }
         }
         let s = m.stats();
-        assert_eq!((s.retries, s.closed_broken, s.created), (0, 0, 1), "{mode}: {s:?}");
+        assert_eq!(
+            (s.retries, s.closed_broken, s.created),
+            (0, 0, 1),
+            "{mode}: {s:?}"
+        );
     }
 }
 
@@ -70,7 +78,11 @@ async fn a_temporary_failure_of_a_read_is_retried_up_to_attempts() {
         // Backoff 1 ms then 2 ms.
         assert_eq!(start.elapsed(), Duration::from_millis(3), "{mode}");
         let s = m.stats();
-        assert_eq!((s.retries, s.closed_broken, s.created), (2, 3, 3), "{mode}: {s:?}");
+        assert_eq!(
+            (s.retries, s.closed_broken, s.created),
+            (2, 3, 3),
+            "{mode}: {s:?}"
+        );
         assert_eq!(live(&log), 0);
 
         // Succeeds on the second try, on a fresh connection.
@@ -79,7 +91,10 @@ async fn a_temporary_failure_of_a_read_is_retried_up_to_attempts() {
             .with_connection(Idempotency::Idempotent, |c| {
                 calls += 1;
                 if calls == 1 {
-                    Err(Error::Timeout { backend: "fake", message: "slow".into() })
+                    Err(Error::Timeout {
+                        backend: "fake",
+                        message: "slow".into(),
+                    })
                 } else {
                     Ok(c.id())
                 }
@@ -109,7 +124,10 @@ async fn a_write_failing_after_send_is_not_retried() {
         let _ = m
             .with_connection(Idempotency::NotIdempotent, |_c| {
                 calls += 1;
-                Err::<(), _>(Error::Timeout { backend: "fake", message: "no reply".into() })
+                Err::<(), _>(Error::Timeout {
+                    backend: "fake",
+                    message: "no reply".into(),
+                })
             })
             .await;
         assert_eq!(calls, 1, "{mode}");
@@ -145,7 +163,12 @@ async fn an_auth_failure_is_not_retried() {
     let e = m
         .run(Idempotency::Idempotent, |_c| {
             calls += 1;
-            async { Err::<(), _>(Error::Auth { backend: "fake", message: "WRONGPASS".into() }) }
+            async {
+                Err::<(), _>(Error::Auth {
+                    backend: "fake",
+                    message: "WRONGPASS".into(),
+                })
+            }
         })
         .await
         .unwrap_err();

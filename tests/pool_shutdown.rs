@@ -26,11 +26,17 @@ async fn close_with_checked_out_connections_returns_at_once_and_fails_waiters() 
         let start = Instant::now();
         // Under a paused clock, a close that slept or waited for the lease would never end
         // before the 1 s timeout.
-        tokio::time::timeout(Duration::from_secs(1), m.close()).await.expect("close returns");
+        tokio::time::timeout(Duration::from_secs(1), m.close())
+            .await
+            .expect("close returns");
         assert_eq!(start.elapsed(), Duration::ZERO, "{mode}");
         let e = waiter.await.unwrap().unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Closed, "{mode}: {e}");
-        assert_eq!(m.acquire().await.err().unwrap().kind(), ErrorKind::Closed, "{mode}");
+        assert_eq!(
+            m.acquire().await.err().unwrap().kind(),
+            ErrorKind::Closed,
+            "{mode}"
+        );
         // The held connection still works until given back, then it is closed.
         assert_eq!(held.id(), 1);
         held.release();
@@ -51,7 +57,11 @@ async fn close_disconnects_idle_connections() {
         assert_eq!(m.stats().open, 1, "{mode}");
         m.close().await;
         assert_eq!(live(&log), 0, "{mode}");
-        assert_eq!(log.disconnects.load(std::sync::atomic::Ordering::SeqCst), 1, "{mode}");
+        assert_eq!(
+            log.disconnects.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "{mode}"
+        );
         assert_eq!(m.stats().open, 0, "{mode}");
     }
 }
@@ -66,7 +76,11 @@ async fn releasing_twice_is_harmless() {
         l.release();
         drop(l);
         let s = m.stats();
-        assert_eq!((s.open, s.idle, s.in_use, s.closed_broken), (1, 1, 0, 0), "{mode}: {s:?}");
+        assert_eq!(
+            (s.open, s.idle, s.in_use, s.closed_broken),
+            (1, 1, 0, 0),
+            "{mode}: {s:?}"
+        );
         let mut again = m.acquire().await.unwrap();
         assert_eq!(again.id(), 1, "{mode}: reused");
         again.release();

@@ -29,7 +29,10 @@ async fn thirty_two_tasks_share_four_pooled_connections() {
             tokio::spawn(async move {
                 for i in 0..20 {
                     let key = format!("t{t}-{i}");
-                    store.insert("jobs", &key, &json!({"t": t, "i": i})).await.unwrap();
+                    store
+                        .insert("jobs", &key, &json!({"t": t, "i": i}))
+                        .await
+                        .unwrap();
                     let v: Value = store.get("jobs", &key).await.unwrap();
                     assert_eq!(v["i"], i);
                 }
@@ -39,7 +42,13 @@ async fn thirty_two_tasks_share_four_pooled_connections() {
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(store.count(recordstore::SchemaName::new("jobs").unwrap()).await.unwrap(), 640);
+    assert_eq!(
+        store
+            .count(recordstore::SchemaName::new("jobs").unwrap())
+            .await
+            .unwrap(),
+        640
+    );
     let s = store.stats().expect("sqlite reports stats");
     assert_eq!(s.mode, "pooled");
     assert!(s.created <= 4, "{s:?}");
@@ -85,22 +94,39 @@ async fn auto_mode_pools_sqlite_and_a_cancelled_write_is_not_reused() {
 #[tokio::test]
 async fn single_mode_sqlite_serves_concurrent_tasks_in_turn() {
     let store = Arc::new(
-        SqliteStore::with_options(db_path(), Some(ConnectionMode::Single), PoolOptions::default())
-            .await
-            .unwrap(),
+        SqliteStore::with_options(
+            db_path(),
+            Some(ConnectionMode::Single),
+            PoolOptions::default(),
+        )
+        .await
+        .unwrap(),
     );
     let tasks: Vec<_> = (0..16)
         .map(|t| {
             let store = store.clone();
             tokio::spawn(async move {
-                store.insert("s", &format!("k{t}"), &json!({"t": t})).await.unwrap();
+                store
+                    .insert("s", &format!("k{t}"), &json!({"t": t}))
+                    .await
+                    .unwrap();
             })
         })
         .collect();
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(store.count(recordstore::SchemaName::new("s").unwrap()).await.unwrap(), 16);
+    assert_eq!(
+        store
+            .count(recordstore::SchemaName::new("s").unwrap())
+            .await
+            .unwrap(),
+        16
+    );
     let s = store.stats().unwrap();
-    assert_eq!((s.mode.as_str(), s.created, s.open, s.timeouts), ("single", 1, 1, 0), "{s:?}");
+    assert_eq!(
+        (s.mode.as_str(), s.created, s.open, s.timeouts),
+        ("single", 1, 1, 0),
+        "{s:?}"
+    );
 }

@@ -18,11 +18,17 @@ async fn a_refused_connect_is_retried_then_reported_with_its_cause() {
         let e = m.acquire().await.err().expect("connect is refused");
         assert_eq!(e.kind(), ErrorKind::Connection, "{mode}: {e}");
         assert!(e.to_string().contains("fake.invalid"), "{e}");
-        let cause = std::error::Error::source(&e).expect("keeps the io error").to_string();
+        let cause = std::error::Error::source(&e)
+            .expect("keeps the io error")
+            .to_string();
         assert!(cause.contains("refused"), "{cause}");
         assert_eq!(connects(&log), 3, "{mode}: tried `attempts` times");
         let s = m.stats();
-        assert_eq!((s.connect_errors, s.retries, s.created), (3, 2, 0), "{mode}: {s:?}");
+        assert_eq!(
+            (s.connect_errors, s.retries, s.created),
+            (3, 2, 0),
+            "{mode}: {s:?}"
+        );
         assert_eq!((s.open, s.in_use), (0, 0), "{mode}: {s:?}");
     }
 }
@@ -42,7 +48,10 @@ async fn a_timeout_while_refused_carries_the_refusal() {
         let m = ConnectorManager::new(fake, mode, opts);
         let start = Instant::now();
         let e = m.acquire().await.err().expect("never connects");
-        assert!(start.elapsed() <= Duration::from_millis(300), "{mode}: bounded by the timeout");
+        assert!(
+            start.elapsed() <= Duration::from_millis(300),
+            "{mode}: bounded by the timeout"
+        );
         // Out of time before the next retry: the refusal itself comes back, not "timed out".
         assert!(e.to_string().contains("connection failed"), "{mode}: {e}");
         assert!(connects(&log) >= 5, "{mode}: retried while time allowed");
@@ -61,9 +70,16 @@ async fn a_full_pool_times_out_saying_all_connections_are_in_use() {
     let e = m.acquire().await.err().expect("pool is full");
     assert_eq!(start.elapsed(), Duration::from_secs(2));
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
-    assert!(e.to_string().contains("all 2 connections stayed in use"), "{e}");
+    assert!(
+        e.to_string().contains("all 2 connections stayed in use"),
+        "{e}"
+    );
     let s = m.stats();
-    assert_eq!((s.timeouts, s.waits, s.in_use, s.open), (1, 1, 2, 2), "{s:?}");
+    assert_eq!(
+        (s.timeouts, s.waits, s.in_use, s.open),
+        (1, 1, 2, 2),
+        "{s:?}"
+    );
     drop((a, b));
 }
 
@@ -75,7 +91,11 @@ async fn a_busy_single_connection_times_out() {
     assert_eq!(e.kind(), ErrorKind::Timeout);
     assert!(e.to_string().contains("stayed busy"), "{e}");
     let s = m.stats();
-    assert_eq!((s.timeouts, s.waits, s.open, s.in_use), (1, 1, 1, 1), "{s:?}");
+    assert_eq!(
+        (s.timeouts, s.waits, s.open, s.in_use),
+        (1, 1, 1, 1),
+        "{s:?}"
+    );
     drop(held);
 }
 
@@ -89,5 +109,9 @@ async fn waits_count_only_callers_that_queued() {
         b.release();
     }
     let s = m.stats();
-    assert_eq!((s.waits, s.created, s.idle, s.in_use), (0, 2, 2, 0), "{s:?}");
+    assert_eq!(
+        (s.waits, s.created, s.idle, s.in_use),
+        (0, 2, 2, 0),
+        "{s:?}"
+    );
 }

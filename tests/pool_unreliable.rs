@@ -29,7 +29,11 @@ async fn a_connect_failing_twice_then_succeeding_is_retried() {
             .unwrap();
         assert_eq!((id, calls, connects(&log)), (1, 1, 3), "{mode}");
         let s = m.stats();
-        assert_eq!((s.connect_errors, s.retries, s.created), (2, 2, 1), "{mode}: {s:?}");
+        assert_eq!(
+            (s.connect_errors, s.retries, s.created),
+            (2, 2, 1),
+            "{mode}: {s:?}"
+        );
     }
 }
 
@@ -47,7 +51,11 @@ async fn a_connection_broken_mid_use_is_replaced() {
         again.release();
         drop(again);
         let s = m.stats();
-        assert_eq!((s.closed_broken, s.created, s.open), (1, 2, 1), "{mode}: {s:?}");
+        assert_eq!(
+            (s.closed_broken, s.created, s.open),
+            (1, 2, 1),
+            "{mode}: {s:?}"
+        );
         assert_eq!(live(&log), 1, "{mode}");
     }
 }
@@ -65,7 +73,10 @@ async fn a_broken_shared_single_connection_is_replaced() {
     drop(b);
     a.break_it();
     drop(a);
-    let id = m.run(Idempotency::Idempotent, |c| async move { Ok(c.id()) }).await.unwrap();
+    let id = m
+        .run(Idempotency::Idempotent, |c| async move { Ok(c.id()) })
+        .await
+        .unwrap();
     assert_eq!(id, 2);
     assert_eq!(live(&log), 1);
     let s = m.stats();
@@ -101,7 +112,10 @@ async fn a_hang_after_refusals_names_the_refusal() {
     let e = m.acquire().await.err().expect("hangs");
     assert_eq!(e.kind(), ErrorKind::Timeout);
     let msg = e.to_string();
-    assert!(msg.contains("earlier error") && msg.contains("connection failed"), "{msg}");
+    assert!(
+        msg.contains("earlier error") && msg.contains("connection failed"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -110,18 +124,29 @@ async fn the_health_check_runs_only_when_asked() {
         let (fake, log) = Fake::new();
         let m = ConnectorManager::new(fake, mode, options(2));
         for _ in 0..10 {
-            m.run(Idempotency::Idempotent, |_c| async { Ok(()) }).await.unwrap();
+            m.run(Idempotency::Idempotent, |_c| async { Ok(()) })
+                .await
+                .unwrap();
         }
-        assert_eq!(log.checks.load(SeqCst), 0, "{mode}: no round trip per operation");
+        assert_eq!(
+            log.checks.load(SeqCst),
+            0,
+            "{mode}: no round trip per operation"
+        );
 
         let (fake, log) = Fake::new();
         let mut opts = options(2);
         opts.test_before_acquire = true;
         let m = ConnectorManager::new(fake, mode, opts);
-        m.run(Idempotency::Idempotent, |_c| async { Ok(()) }).await.unwrap();
+        m.run(Idempotency::Idempotent, |_c| async { Ok(()) })
+            .await
+            .unwrap();
         log.check_fails.store(true, SeqCst);
         // The idle connection fails its check on checkout and is replaced by a new one.
-        let id = m.run(Idempotency::Idempotent, |c| async move { Ok(c.id()) }).await.unwrap();
+        let id = m
+            .run(Idempotency::Idempotent, |c| async move { Ok(c.id()) })
+            .await
+            .unwrap();
         assert_eq!(id, 2, "{mode}");
         assert_eq!(log.checks.load(SeqCst), 1, "{mode}");
         let s = m.stats();

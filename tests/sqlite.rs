@@ -68,8 +68,14 @@ async fn wal_mode_is_on() {
 async fn corrupt_stored_json_is_an_error_naming_the_key() {
     let path = db_path();
     let store = SqliteStore::open(&path).await.unwrap();
-    store.insert("s", "good", &json!({"status": "done"})).await.unwrap();
-    store.insert("s", "bad", &json!({"status": "done"})).await.unwrap();
+    store
+        .insert("s", "good", &json!({"status": "done"}))
+        .await
+        .unwrap();
+    store
+        .insert("s", "bad", &json!({"status": "done"}))
+        .await
+        .unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute("UPDATE records SET doc = '{not json' WHERE key = 'bad'", [])
         .unwrap();
@@ -115,11 +121,19 @@ async fn filters_are_pushed_down_to_sql() {
     let store = SqliteStore::open(db_path()).await.unwrap();
     for i in 0..100 {
         let status = if i % 10 == 0 { "done" } else { "running" };
-        store.insert("bench", &format!("r{i}"), &json!({"status": status, "i": i}))
+        store
+            .insert(
+                "bench",
+                &format!("r{i}"),
+                &json!({"status": status, "i": i}),
+            )
             .await
             .unwrap();
     }
     let f = Filter::parse_args(&["status=done", "i__lt=50"]).unwrap();
-    let found = store.filter_record(SchemaName::new("bench").unwrap(), &f).await.unwrap();
+    let found = store
+        .filter_record(SchemaName::new("bench").unwrap(), &f)
+        .await
+        .unwrap();
     assert_eq!(found.len(), 5);
 }

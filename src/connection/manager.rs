@@ -88,7 +88,9 @@ impl<C: Connector> ConnectorManager<C> {
     /// A manager in the given mode.
     pub fn new(connector: C, mode: ConnectionMode, options: PoolOptions) -> Self {
         let inner = match mode {
-            ConnectionMode::Single => Inner::Single(Box::new(SingleConnectorManager::new(connector, options))),
+            ConnectionMode::Single => {
+                Inner::Single(Box::new(SingleConnectorManager::new(connector, options)))
+            }
             _ => Inner::Pooled(PooledConnectorManager::new(connector, options)),
         };
         ConnectorManager { inner }

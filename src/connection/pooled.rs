@@ -11,7 +11,7 @@ use deadpool::managed::{
     self, Metrics, Object, PoolError, RecycleError, RecycleResult, TimeoutType, Timeouts,
 };
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -36,6 +36,13 @@ struct Shared<C: Connector> {
     connector: C,
     options: PoolOptions,
     counters: Counters,
+    /// The reaper's tick count: the idle clock. Returning a connection stamps it with this
+    /// instead of reading the time, which would cost more than the rest of a checkout.
+    epoch: AtomicU64,
+    /// How often the reaper runs, if it has to.
+    period: Option<Duration>,
+    /// Ticks without use after which a connection has been idle for `idle_timeout`.
+    idle_ticks: u64,
 }
 
 /// What the pool keeps: the connection and its times on tokio's clock (so that tests can
@@ -43,7 +50,8 @@ struct Shared<C: Connector> {
 pub struct Tracked<T> {
     conn: T,
     created: Instant,
-    last_used: Instant,
+    /// The reaper epoch when last returned.
+    last_used: u64,
 }
 
 /// deadpool's side of the pool: create and recycle.
@@ -52,7 +60,12 @@ struct Adapter<C: Connector>(Arc<Shared<C>>);
 impl<C: Connector> Shared<C> {
     /// Why a pooled connection must not be reused, if it must not. Idle time counts only
     /// when `check_idle` (the reaper), so that `min_idle` connections survive checkout.
-    fn expired(&self, t: &Tracked<C::Connection>, now: Instant, check_idle: bool) -> Option<Expiry> {
+    fn expired(
+        &self,
+        t: &Tracked<C::Connection>,
+        now: Instant,
+        check_idle: bool,
+    ) -> Option<Expiry> {
         if !self.connector.is_connected(&t.conn) {
             return Some(Expiry::Broken);
         }
@@ -61,11 +74,13 @@ impl<C: Connector> Shared<C> {
                 return Some(Expiry::Lifetime);
             }
         }
-        if check_idle {
-            if let Some(idle) = self.options.idle_timeout {
-                if now.duration_since(t.last_used) >= idle {
-                    return Some(Expiry::Idle);
-                }
+        if check_idle && self.options.idle_timeout.is_some() {
+            let idle_for = self
+                .epoch
+                .load(Ordering::Relaxed)
+                .saturating_sub(t.last_used);
+            if idle_for >= self.idle_ticks {
+                return Some(Expiry::Idle);
             }
         }
         None
@@ -104,11 +119,10 @@ impl<C: Connector> managed::Manager for Adapter<C> {
         };
         let deadline = Instant::now() + s.options.connection_timeout;
         let conn = connect_with_retry(&s.connector, &once, &s.counters, deadline).await?;
-        let now = Instant::now();
         Ok(Tracked {
             conn,
-            created: now,
-            last_used: now,
+            created: Instant::now(),
+            last_used: s.epoch.load(Ordering::Relaxed),
         })
     }
 
@@ -150,10 +164,29 @@ impl<C: Connector> PooledConnectorManager<C> {
     /// first use.
     pub fn new(connector: C, options: PoolOptions) -> Self {
         let max = options.max_connections.max(1);
+        // A connection idle for `idle_timeout` is closed within a quarter of it after.
+        let period = [
+            options.idle_timeout.map(|d| d / 4),
+            options.max_lifetime.map(|d| d / 2),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|d| d.max(Duration::from_millis(10)))
+        .or((options.min_idle > 0).then_some(Duration::from_secs(1)));
+        // Stamped with epoch e means returned after tick e began, so `ceil(idle / period)`
+        // more ticks plus one guarantee `idle_timeout` has passed.
+        let idle_ticks = match (options.idle_timeout, period) {
+            (Some(idle), Some(p)) => idle.as_nanos().div_ceil(p.as_nanos()) as u64 + 1,
+            _ => u64::MAX,
+        };
         let shared = Arc::new(Shared {
             connector,
             options,
             counters: Counters::default(),
+            epoch: AtomicU64::new(0),
+            period,
+            idle_ticks,
         });
         let pool = managed::Pool::builder(Adapter(shared.clone()))
             .max_size(max)
@@ -201,7 +234,11 @@ impl<C: Connector> PooledConnectorManager<C> {
             self.start_reaper();
         }
         let s = &*self.shared;
-        let deadline = Instant::now() + s.options.connection_timeout;
+        // The clock is read only when the first, untimed try fails: on the hot path it would
+        // cost as much as the rest of a checkout. So a refused first connect does not count
+        // against the timeout; a hanging one is bounded by `create` itself.
+        let timeout = s.options.connection_timeout;
+        let mut deadline: Option<Instant> = None;
         let mut attempt = 1;
         let mut last_cause: Option<Error> = None;
         // First try without queueing, so that `waits` counts only callers that had to wait.
@@ -214,7 +251,17 @@ impl<C: Connector> PooledConnectorManager<C> {
                     self.pool.timeout_get(&NO_WAIT).await
                 }
             };
-            match tokio::time::timeout_at(deadline, get).await {
+            // The first try needs no timer: it takes an idle connection or a free slot at
+            // once, and `create` bounds a connect by `connection_timeout` itself. A health
+            // check has no such bound, so `test_before_acquire` always uses the timer.
+            let untimed = !queue && attempt == 1 && !s.options.test_before_acquire;
+            let outcome = if untimed {
+                Ok(get.await)
+            } else {
+                let d = *deadline.get_or_insert_with(|| Instant::now() + timeout);
+                tokio::time::timeout_at(d, get).await
+            };
+            match outcome {
                 Ok(Ok(object)) => {
                     return Ok(PooledLease {
                         object: Some(object),
@@ -228,9 +275,14 @@ impl<C: Connector> PooledConnectorManager<C> {
                 }
                 Ok(Err(PoolError::Backend(e))) => {
                     let wait = s.options.retry.backoff(attempt);
+                    // A connect that timed out has used up `connection_timeout` already.
                     let retry = e.is_temporary()
+                        && !e.is_timeout()
                         && attempt < s.options.retry.attempts
-                        && Instant::now() + wait < deadline;
+                        && {
+                            let now = Instant::now();
+                            now + wait < *deadline.get_or_insert(now + timeout)
+                        };
                     if !retry {
                         return Err(with_cause(e, last_cause.as_ref()));
                     }
@@ -297,23 +349,16 @@ impl<C: Connector> PooledConnectorManager<C> {
     }
 
     fn start_reaper(&self) {
-        let opts = &self.shared.options;
-        let period = [opts.idle_timeout, opts.max_lifetime]
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|d| (d / 2).max(Duration::from_millis(10)));
-        if period.is_none() && opts.min_idle == 0 {
+        let Some(period) = self.shared.period else {
             self.reaper_started.store(true, Ordering::Relaxed);
             return;
-        }
+        };
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return;
         };
         if self.reaper_started.swap(true, Ordering::AcqRel) {
             return;
         }
-        let period = period.unwrap_or(Duration::from_secs(1));
         let weak = self.pool.weak();
         let shared = self.shared.clone();
         handle.spawn(async move {
@@ -325,6 +370,7 @@ impl<C: Connector> PooledConnectorManager<C> {
                 if pool.is_closed() {
                     return;
                 }
+                shared.epoch.fetch_add(1, Ordering::Relaxed);
                 reap_and_warm(&pool, &shared).await;
             }
         });
@@ -351,8 +397,8 @@ async fn reap_and_warm<C: Connector>(pool: &managed::Pool<Adapter<C>>, shared: &
         })
         .removed;
     for t in removed {
-        let _ = tokio::time::timeout(Duration::from_secs(1), shared.connector.disconnect(t.conn))
-            .await;
+        let _ =
+            tokio::time::timeout(Duration::from_secs(1), shared.connector.disconnect(t.conn)).await;
     }
     if min_idle == 0 {
         return;
@@ -410,9 +456,7 @@ impl<C: Connector> Drop for PooledLease<'_, C> {
             return;
         };
         if self.released {
-            if self.shared.options.idle_timeout.is_some() {
-                object.last_used = Instant::now();
-            }
+            object.last_used = self.shared.epoch.load(Ordering::Relaxed);
             drop(object); // back to the pool
         } else {
             // Failed or cancelled midway: the connection may be in any state. Close it.

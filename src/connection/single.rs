@@ -139,9 +139,8 @@ impl<C: Connector> SingleConnectorManager<C> {
                 Counters::bump(&self.counters.closed_broken);
                 self.connector.disconnect(old).await;
             }
-            let conn =
-                connect_with_retry(&self.connector, &self.options, &self.counters, deadline)
-                    .await?;
+            let conn = connect_with_retry(&self.connector, &self.options, &self.counters, deadline)
+                .await?;
             if self.closed.load(Ordering::Acquire) {
                 // Closed while connecting.
                 self.connector.disconnect(conn).await;
@@ -230,9 +229,7 @@ impl<C: Connector> Drop for SingleLease<'_, C> {
                 }
             }
             Held::Shared(_, generation) => {
-                self.manager
-                    .condemned
-                    .store(*generation, Ordering::Release);
+                self.manager.condemned.store(*generation, Ordering::Release);
             }
         }
     }

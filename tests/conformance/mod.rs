@@ -95,7 +95,10 @@ pub async fn update_semantics(store: Store) {
     let sc = schema("update");
     let e = store.update(&sc, "a", &json!({"v": 1})).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
-    assert!(!store.contains(&sc, "a").await.unwrap(), "update must not create");
+    assert!(
+        !store.contains(&sc, "a").await.unwrap(),
+        "update must not create"
+    );
     store.insert(&sc, "a", &json!({"v": 1})).await.unwrap();
     store.update(&sc, "a", &json!({"v": 2})).await.unwrap();
     let back: Value = store.get(&sc, "a").await.unwrap();
@@ -113,7 +116,10 @@ pub async fn delete_semantics(store: Store) {
     let e = store.delete(&sc, "a").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     // A deleted key can be inserted again.
-    store.insert(&sc, "a", &json!({"again": true})).await.unwrap();
+    store
+        .insert(&sc, "a", &json!({"again": true}))
+        .await
+        .unwrap();
 }
 
 pub async fn get_missing_is_not_found(store: Store) {
@@ -131,7 +137,10 @@ pub async fn count_semantics(store: Store) {
     let sc = schema("count");
     assert_eq!(store.count_in(&sc).await.unwrap(), 0);
     for i in 0..5 {
-        store.insert(&sc, &format!("k{i}"), &json!({"i": i})).await.unwrap();
+        store
+            .insert(&sc, &format!("k{i}"), &json!({"i": i}))
+            .await
+            .unwrap();
     }
     assert_eq!(store.count_in(&sc).await.unwrap(), 5);
     store.delete(&sc, "k0").await.unwrap();
@@ -247,7 +256,11 @@ pub async fn filter_lookups_match_the_model(store: Store) {
         assert_eq!(got, expected, "filter {case:?}");
         for (key, d) in &found {
             let original = &data.iter().find(|(k, _)| k == key).unwrap().1;
-            assert_eq!(&d.clone().into_value(), original, "record {key} of filter {case:?}");
+            assert_eq!(
+                &d.clone().into_value(),
+                original,
+                "record {key} of filter {case:?}"
+            );
         }
     }
 }
@@ -362,7 +375,10 @@ pub async fn schemas_are_isolated(store: Store) {
     store.insert(&b, "k", &json!({"in": "b"})).await.unwrap();
     let va: Value = store.get(&a, "k").await.unwrap();
     let vb: Value = store.get(&b, "k").await.unwrap();
-    assert_eq!((va["in"].clone(), vb["in"].clone()), (json!("a"), json!("b")));
+    assert_eq!(
+        (va["in"].clone(), vb["in"].clone()),
+        (json!("a"), json!("b"))
+    );
     store.delete(&a, "k").await.unwrap();
     assert!(store.contains(&b, "k").await.unwrap());
     assert_eq!(store.count_in(&a).await.unwrap(), 0);
@@ -377,7 +393,11 @@ pub async fn concurrent_inserts_one_winner(store: Store) {
             let sc = sc.clone();
             tokio::spawn(async move { store.insert(&sc, "contended", &json!({"writer": i})).await })
         });
-        let results: Vec<_> = join_all(tasks).await.into_iter().map(|r| r.unwrap()).collect();
+        let results: Vec<_> = join_all(tasks)
+            .await
+            .into_iter()
+            .map(|r| r.unwrap())
+            .collect();
         let winners = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(winners, 1, "round {round}: {results:?}");
         for r in results.iter().filter_map(|r| r.as_ref().err()) {
@@ -389,10 +409,15 @@ pub async fn concurrent_inserts_one_winner(store: Store) {
 
 pub async fn batches(store: Store) {
     let sc = schema("batch");
-    store.insert(&sc, "k1", &json!({"pre": true})).await.unwrap();
+    store
+        .insert(&sc, "k1", &json!({"pre": true}))
+        .await
+        .unwrap();
     let keys: Vec<String> = (0..50).map(|i| format!("k{i}")).collect();
-    let items: Vec<(RecordKey<'_>, Document)> =
-        keys.iter().map(|key| (k(key), doc(json!({"key": key})))).collect();
+    let items: Vec<(RecordKey<'_>, Document)> = keys
+        .iter()
+        .map(|key| (k(key), doc(json!({"key": key}))))
+        .collect();
     let out = store.insert_many(s(&sc), &items).await.unwrap();
     assert_eq!(out.len(), 50);
     for (i, r) in out.iter().enumerate() {
@@ -446,7 +471,10 @@ pub async fn save_reload_and_typed_records(store: Store) {
         attempts: 0,
     };
     t.insert(&*store).await.unwrap();
-    assert_eq!(t.insert(&*store).await.unwrap_err().kind(), ErrorKind::AlreadyExists);
+    assert_eq!(
+        t.insert(&*store).await.unwrap_err().kind(),
+        ErrorKind::AlreadyExists
+    );
     assert!(Task::exists(&*store, &id).await.unwrap());
     let mut stale = t.clone();
     t.status = "done".into();
@@ -459,7 +487,10 @@ pub async fn save_reload_and_typed_records(store: Store) {
         .unwrap();
     assert_eq!(done, vec![t.clone()]);
     t.delete(&*store).await.unwrap();
-    assert_eq!(stale.reload(&*store).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        stale.reload(&*store).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
     t.save(&*store).await.unwrap();
     assert_eq!(Task::get(&*store, &id).await.unwrap(), t);
     t.delete(&*store).await.unwrap();
@@ -579,7 +610,10 @@ async fn check_model(store: &Store, ops: &[Op]) {
             }
             Op::Exists(key) => {
                 let key = format!("k{key}");
-                assert_eq!(store.contains(&sc, &key).await.unwrap(), model.contains_key(&key));
+                assert_eq!(
+                    store.contains(&sc, &key).await.unwrap(),
+                    model.contains_key(&key)
+                );
             }
             Op::Count => assert_eq!(store.count_in(&sc).await.unwrap(), model.len() as u64),
             Op::FilterGe(min) => {

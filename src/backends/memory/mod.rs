@@ -59,7 +59,9 @@ impl KeyValueStore for MemoryStore {
             None => schemas.entry(schema.as_str().to_string()).or_default(),
         };
         match records.entry_ref(key.as_str()) {
-            hashbrown::hash_map::EntryRef::Occupied(_) => Err(Error::already_exists(schema.as_str(), key.as_str())),
+            hashbrown::hash_map::EntryRef::Occupied(_) => {
+                Err(Error::already_exists(schema.as_str(), key.as_str()))
+            }
             hashbrown::hash_map::EntryRef::Vacant(v) => {
                 v.insert(record.clone());
                 Ok(())
@@ -88,7 +90,9 @@ impl KeyValueStore for MemoryStore {
 
     async fn delete_record(&self, schema: SchemaName<'_>, key: RecordKey<'_>) -> Result<()> {
         let mut schemas = self.schemas.write();
-        let removed = schemas.get_mut(schema.as_str()).and_then(|s| s.remove(key.as_str()));
+        let removed = schemas
+            .get_mut(schema.as_str())
+            .and_then(|s| s.remove(key.as_str()));
         match removed {
             Some(_) => Ok(()),
             None => Err(Error::not_found(schema.as_str(), key.as_str())),
