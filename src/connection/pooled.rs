@@ -108,22 +108,9 @@ impl<C: Connector> managed::Manager for Adapter<C> {
     type Error = Error;
 
     async fn create(&self) -> Result<Self::Type> {
-        let s = &self.0;
-        // One attempt per create: `acquire` owns the retry loop and the deadline.
-        let once = PoolOptions {
-            retry: super::RetryOptions {
-                attempts: 1,
-                ..s.options.retry.clone()
-            },
-            ..s.options.clone()
-        };
-        let deadline = Instant::now() + s.options.connection_timeout;
-        let conn = connect_with_retry(&s.connector, &once, &s.counters, deadline).await?;
-        Ok(Tracked {
-            conn,
-            created: Instant::now(),
-            last_used: s.epoch.load(Ordering::Relaxed),
-        })
+        // Boxed: creating is rare, and this future would otherwise be part of every
+        // checkout's future (and copied with it).
+        Box::pin(self.create_inner()).await
     }
 
     async fn recycle(&self, t: &mut Self::Type, _: &Metrics) -> RecycleResult<Error> {
@@ -148,6 +135,27 @@ impl<C: Connector> managed::Manager for Adapter<C> {
             }
         }
         Ok(())
+    }
+}
+
+impl<C: Connector> Adapter<C> {
+    async fn create_inner(&self) -> Result<Tracked<C::Connection>> {
+        let s = &self.0;
+        // One attempt per create: `acquire` owns the retry loop and the deadline.
+        let once = PoolOptions {
+            retry: super::RetryOptions {
+                attempts: 1,
+                ..s.options.retry.clone()
+            },
+            ..s.options.clone()
+        };
+        let deadline = Instant::now() + s.options.connection_timeout;
+        let conn = connect_with_retry(&s.connector, &once, &s.counters, deadline).await?;
+        Ok(Tracked {
+            conn,
+            created: Instant::now(),
+            last_used: s.epoch.load(Ordering::Relaxed),
+        })
     }
 }
 
@@ -234,34 +242,55 @@ impl<C: Connector> PooledConnectorManager<C> {
             self.start_reaper();
         }
         let s = &*self.shared;
-        // The clock is read only when the first, untimed try fails: on the hot path it would
-        // cost as much as the rest of a checkout. So a refused first connect does not count
-        // against the timeout; a hanging one is bounded by `create` itself.
+        // Fast path, with no clock and no timer: an idle connection, or a free slot to
+        // connect in (`create` bounds a connect by `connection_timeout` itself). A health
+        // check has no such bound, so `test_before_acquire` takes the timed path.
+        let first = if s.options.test_before_acquire {
+            None
+        } else {
+            match self.pool.timeout_get(&NO_WAIT).await {
+                Ok(object) => {
+                    return Ok(PooledLease {
+                        object: Some(object),
+                        shared: s,
+                        released: false,
+                    })
+                }
+                Err(e) => Some(e),
+            }
+        };
+        // Boxed so that the slow path does not bloat every caller's future.
+        Box::pin(self.acquire_slow(first)).await
+    }
+
+    /// Waits, retries and times out; `first` is what the untimed first try got.
+    async fn acquire_slow(&self, first: Option<PoolError<Error>>) -> Result<PooledLease<'_, C>> {
+        let s = &*self.shared;
+        // The clock starts here, after the untimed try: a refused first connect does not
+        // count against the timeout (a hanging one is bounded by `create` itself).
         let timeout = s.options.connection_timeout;
         let mut deadline: Option<Instant> = None;
         let mut attempt = 1;
         let mut last_cause: Option<Error> = None;
         // First try without queueing, so that `waits` counts only callers that had to wait.
         let mut queue = false;
+        let mut outcome = first.map(Err);
         loop {
-            let get = async {
-                if queue {
-                    self.pool.get().await
-                } else {
-                    self.pool.timeout_get(&NO_WAIT).await
+            let result = match outcome.take() {
+                Some(r) => Ok(r),
+                None => {
+                    let get = async {
+                        if queue {
+                            self.pool.get().await
+                        } else {
+                            self.pool.timeout_get(&NO_WAIT).await
+                        }
+                    };
+                    let d = *deadline.get_or_insert_with(|| Instant::now() + timeout);
+                    tokio::time::timeout_at(d, get).await.map_err(|_| ())
                 }
             };
-            // The first try needs no timer: it takes an idle connection or a free slot at
-            // once, and `create` bounds a connect by `connection_timeout` itself. A health
-            // check has no such bound, so `test_before_acquire` always uses the timer.
-            let untimed = !queue && attempt == 1 && !s.options.test_before_acquire;
-            let outcome = if untimed {
-                Ok(get.await)
-            } else {
-                let d = *deadline.get_or_insert_with(|| Instant::now() + timeout);
-                tokio::time::timeout_at(d, get).await
-            };
-            match outcome {
+            match result {
                 Ok(Ok(object)) => {
                     return Ok(PooledLease {
                         object: Some(object),

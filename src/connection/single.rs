@@ -18,7 +18,7 @@ pub struct SingleConnectorManager<C: Connector> {
     options: PoolOptions,
     counters: Counters,
     /// The connection and its generation number.
-    slot: Mutex<Option<(C::Connection, u64)>>,
+    slot: Mutex<Slot<C>>,
     next_generation: AtomicU64,
     /// The generation a shared lease found broken; the next checkout replaces it.
     condemned: AtomicU64,
@@ -31,6 +31,9 @@ pub struct SingleConnectorManager<C: Connector> {
     closing: Notify,
 }
 
+/// The connection and its generation number.
+type Slot<C> = Option<(<C as Connector>::Connection, u64)>;
+
 /// A connection checked out of a [`SingleConnectorManager`].
 pub struct SingleLease<'a, C: Connector> {
     manager: &'a SingleConnectorManager<C>,
@@ -40,7 +43,7 @@ pub struct SingleLease<'a, C: Connector> {
 
 enum Held<'a, C: Connector> {
     /// Exclusive use: the manager's lock is held until the lease ends.
-    Locked(MutexGuard<'a, Option<(C::Connection, u64)>>),
+    Locked(MutexGuard<'a, Slot<C>>),
     /// A handle on a shareable connection.
     Shared(C::Connection, u64),
 }
@@ -91,10 +94,32 @@ impl<C: Connector> SingleConnectorManager<C> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
+        // Fast path: the connection is free and looks fine. No clock, no timer.
+        let slot = self.slot.try_lock().ok();
+        if let Some(slot) = slot {
+            let fine = matches!(&*slot, Some((conn, generation))
+                if !self.options.test_before_acquire
+                    && self.condemned.load(Ordering::Acquire) != *generation
+                    && self.connector.is_connected(conn));
+            if fine {
+                return Ok(self.lease(slot));
+            }
+            // Boxed so that the slow path does not bloat every caller's future.
+            return Box::pin(self.acquire_slow(Some(slot))).await;
+        }
+        Box::pin(self.acquire_slow(None)).await
+    }
+
+    /// Waits for the connection (unless `slot` is already held), checks it and replaces it
+    /// when broken.
+    async fn acquire_slow<'a>(
+        &'a self,
+        slot: Option<MutexGuard<'a, Slot<C>>>,
+    ) -> Result<SingleLease<'a, C>> {
         let deadline = tokio::time::Instant::now() + self.options.connection_timeout;
-        let mut slot = match self.slot.try_lock() {
-            Ok(slot) => slot,
-            Err(_) => {
+        let mut slot = match slot {
+            Some(slot) => slot,
+            None => {
                 Counters::bump(&self.counters.waits);
                 let closing = self.closing.notified();
                 tokio::pin!(closing);
@@ -150,17 +175,22 @@ impl<C: Connector> SingleConnectorManager<C> {
             let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
             *slot = Some((conn, generation));
         }
+        Ok(self.lease(slot))
+    }
+
+    /// A lease on the (connected) slot: a shared handle, or the lock itself.
+    fn lease<'a>(&'a self, slot: MutexGuard<'a, Slot<C>>) -> SingleLease<'a, C> {
         self.in_use.fetch_add(1, Ordering::Relaxed);
-        let (conn, generation) = slot.as_ref().expect("connected above");
+        let (conn, generation) = slot.as_ref().expect("connected");
         let held = match self.connector.share(conn) {
             Some(handle) => Held::Shared(handle, *generation),
             None => Held::Locked(slot),
         };
-        Ok(SingleLease {
+        SingleLease {
             manager: self,
             held,
             released: false,
-        })
+        }
     }
 
     /// Closes the connection; waiting and later checkouts fail with `Error::Closed`. Returns
