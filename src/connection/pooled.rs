@@ -372,7 +372,8 @@ impl<C: Connector> PooledConnectorManager<C> {
         }
     }
 
-    /// Closes expired idle connections now; checked-out ones are never touched.
+    /// Runs the reaper's work now: closes broken, too old and too long idle connections
+    /// (checked-out ones are never touched), then opens connections up to `min_idle`.
     pub async fn reap(&self) {
         reap_and_warm(&self.pool, &self.shared).await;
     }
