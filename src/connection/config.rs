@@ -37,7 +37,7 @@ impl fmt::Display for Secret {
 
 /// The seed's connector attributes: host, port, username, password and db, plus
 /// backend-specific extras such as `base_path` or `prefix`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct ConnectorConfig {
     /// Server host.
     pub host: Option<String>,
@@ -51,6 +51,32 @@ pub struct ConnectorConfig {
     pub db: Option<String>,
     /// Backend-specific settings, such as `base_path` (HDFS) or `prefix` (Redis).
     pub extras: BTreeMap<String, String>,
+}
+
+/// Whether an extra's name says its value is secret (`password`, `secret`, `token` in it).
+fn secret_extra(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["password", "secret", "token"]
+        .iter()
+        .any(|s| n.contains(s))
+}
+
+impl fmt::Debug for ConnectorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let extras: BTreeMap<&str, &str> = self
+            .extras
+            .iter()
+            .map(|(k, v)| (k.as_str(), if secret_extra(k) { "***" } else { v.as_str() }))
+            .collect();
+        f.debug_struct("ConnectorConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .field("db", &self.db)
+            .field("extras", &extras)
+            .finish()
+    }
 }
 
 impl fmt::Display for ConnectorConfig {
@@ -142,11 +168,14 @@ pub struct PoolOptions {
     pub max_connections: usize,
     /// How long an acquisition may wait, connecting included. Default 30 s.
     pub connection_timeout: Duration,
-    /// An idle connection older than this is closed. Default 300 s; `None` keeps them.
+    /// A connection unused for this long is closed by the pool's reaper, at most a quarter
+    /// of it later; never while checked out, and never below `min_idle`. Default 300 s;
+    /// `None` keeps them.
     pub idle_timeout: Option<Duration>,
-    /// A connection older than this is closed when it comes back. Default none.
+    /// A connection older than this is closed at its next checkout or by the reaper; never
+    /// while checked out. Default none.
     pub max_lifetime: Option<Duration>,
-    /// Connections the pool keeps open even when idle. Default 0.
+    /// Idle connections the pool keeps open (opened by the reaper). Default 0.
     pub min_idle: usize,
     /// Run the connector's health check on checkout. Default false: a broken connection is
     /// noticed by the failing operation, replaced, and the operation retried if safe.
@@ -182,6 +211,11 @@ mod tests {
             ..Default::default()
         };
         assert!(!format!("{cfg:?}").contains("hunter2"));
+        let mut cfg = cfg;
+        cfg.extras.insert("api_token".into(), "tok-1".into());
+        cfg.extras.insert("prefix".into(), "app".into());
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("tok-1") && shown.contains("app"), "{shown}");
         assert!(!format!("{cfg}").contains("hunter2"));
         assert_eq!(cfg.to_string(), "u:***@h");
     }

@@ -52,7 +52,7 @@ pub enum Lease<'a, C: Connector> {
     Single(SingleLease<'a, C>),
     /// From a pooled manager.
     #[doc(hidden)]
-    Pooled(PooledLease<C>),
+    Pooled(PooledLease<'a, C>),
 }
 
 impl<C: Connector> Lease<'_, C> {
@@ -157,7 +157,7 @@ impl<C: Connector> ConnectorManager<C> {
     pub async fn close(&self) {
         match &self.inner {
             Inner::Single(m) => m.close().await,
-            Inner::Pooled(m) => m.close(),
+            Inner::Pooled(m) => m.close().await,
         }
     }
 
@@ -253,9 +253,9 @@ pub(crate) async fn connect_with_retry<C: Connector>(
     deadline: tokio::time::Instant,
 ) -> Result<C::Connection> {
     let mut attempt = 1;
+    let mut last_cause: Option<Error> = None;
     loop {
-        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let outcome = tokio::time::timeout(remaining, connector.connect()).await;
+        let outcome = tokio::time::timeout_at(deadline, connector.connect()).await;
         let err = match outcome {
             Ok(Ok(conn)) => {
                 Counters::bump(&counters.created);
@@ -265,10 +265,14 @@ pub(crate) async fn connect_with_retry<C: Connector>(
             Err(_) => {
                 Counters::bump(&counters.connect_errors);
                 Counters::bump(&counters.timeouts);
+                let cause = match &last_cause {
+                    Some(e) => format!("; earlier error: {e}"),
+                    None => String::new(),
+                };
                 return Err(Error::Timeout {
                     backend: connector.backend(),
                     message: format!(
-                        "connecting to {} did not finish within {:?}",
+                        "connecting to {} did not finish within {:?}{cause}",
                         connector.config(),
                         options.connection_timeout
                     ),
@@ -282,6 +286,7 @@ pub(crate) async fn connect_with_retry<C: Connector>(
             return Err(err);
         }
         Counters::bump(&counters.retries);
+        last_cause = Some(err);
         tokio::time::sleep(wait).await;
         attempt += 1;
     }

@@ -48,7 +48,9 @@ pub trait Connector: Send + Sync + 'static {
     /// Opens a new connection. An unreachable server is `Error::Connection`.
     async fn connect(&self) -> Result<Self::Connection>;
 
-    /// Closes a connection. Errors are ignored: the connection is gone either way.
+    /// Closes a connection (one reaped, replaced or closed with the manager). Errors are
+    /// ignored: the connection is gone either way. A connection whose operation failed or
+    /// was cancelled midway is dropped instead, since `Drop` cannot wait.
     async fn disconnect(&self, conn: Self::Connection) {
         drop(conn);
     }

@@ -15,7 +15,7 @@ pub struct ManagerStats {
     pub open: u64,
     /// Open connections that nobody holds.
     pub idle: u64,
-    /// Connections checked out now.
+    /// Connections checked out now (single mode: 1 while any caller holds or shares it).
     pub in_use: u64,
     /// Connections opened since the start.
     pub created: u64,
@@ -25,9 +25,9 @@ pub struct ManagerStats {
     pub closed_idle: u64,
     /// Connections closed for being older than `max_lifetime`.
     pub closed_lifetime: u64,
-    /// Acquisitions that had to wait for a connection.
+    /// Acquisitions that found no connection free and had to queue.
     pub waits: u64,
-    /// Acquisitions that gave up after `connection_timeout`.
+    /// Acquisitions (or connects) that gave up after `connection_timeout`.
     pub timeouts: u64,
     /// Failed attempts to open a connection.
     pub connect_errors: u64,
