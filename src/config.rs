@@ -77,7 +77,7 @@ const KEYS: &[&str] = &[
 const CONNECTOR_KEYS: &[&str] = &["host", "port", "username", "password", "db"];
 
 /// Extras whose values are secret: never printed.
-fn is_secret_name(name: &str) -> bool {
+pub(crate) fn is_secret_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     ["password", "secret", "token"]
         .iter()

@@ -11,7 +11,9 @@ use std::sync::Arc;
 pub const DEFAULT_URL: &str = "sqlite://recordstore.db";
 
 /// How to open a store: the connection mode, pool options and backend extras.
-#[derive(Clone, Debug, Default)]
+///
+/// `Debug` shows extras whose names mention a password, secret or token as `***`.
+#[derive(Clone, Default)]
 pub struct OpenOptions {
     /// Single, pooled, or `None` for the backend's auto choice.
     pub mode: Option<ConnectionMode>,
@@ -20,6 +22,28 @@ pub struct OpenOptions {
     /// Backend extras from the config file (`base_path`, `prefix`, `username`, `password`, …);
     /// values in the URL win.
     pub extras: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for OpenOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let extras: BTreeMap<&str, &str> = self
+            .extras
+            .iter()
+            .map(|(k, v)| {
+                let shown = if crate::config::is_secret_name(k) {
+                    "***"
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("OpenOptions")
+            .field("mode", &self.mode)
+            .field("pool", &self.pool)
+            .field("extras", &extras)
+            .finish()
+    }
 }
 
 /// The URL schemes this build supports.
@@ -110,6 +134,20 @@ mod tests {
         assert!(e.to_string().contains("memory://"), "{e}");
         let e = open("no-scheme").await.unwrap_err();
         assert!(e.to_string().contains("supports"), "{e}");
+    }
+
+    #[test]
+    fn secret_extras_never_print() {
+        let mut o = OpenOptions::default();
+        o.extras.insert("password".into(), "hunter2".into());
+        o.extras.insert("api_token".into(), "tok-123".into());
+        o.extras.insert("prefix".into(), "app".into());
+        let shown = format!("{o:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("tok-123"),
+            "{shown}"
+        );
+        assert!(shown.contains("app"));
     }
 
     #[test]

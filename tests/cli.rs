@@ -304,3 +304,58 @@ fn memory_bench_runs() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(stdout(&o).lines().count(), 7);
 }
+
+#[test]
+fn config_file_then_environment_then_flags() {
+    let (url, dir) = db_url();
+    let cfg = dir.join("recordstore.toml");
+    std::fs::write(&cfg, format!("URL = \"{url}\"\nMAX_CONNECTIONS = 3\n")).unwrap();
+    let rs = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_recordstore"));
+        c.env_remove("RECORDSTORE_URL")
+            .env_remove("RECORDSTORE_CONFIG");
+        c
+    };
+    // The file alone.
+    let o = rs()
+        .args(["--config", cfg.to_str().unwrap(), "ping", "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["stats"]["max_connections"], 3, "{v}");
+    assert_eq!(v["backend"], "sqlite");
+    // The environment beats the file, and flags beat both.
+    let o = rs()
+        .args(["--config", cfg.to_str().unwrap(), "ping", "--json"])
+        .env("RECORDSTORE_MAX_CONNECTIONS", "5")
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["stats"]["max_connections"], 5, "{v}");
+    let o = rs()
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--max-connections",
+            "7",
+            "ping",
+            "--json",
+        ])
+        .env("RECORDSTORE_MAX_CONNECTIONS", "5")
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["stats"]["max_connections"], 7, "{v}");
+    // A bad value names its key and value.
+    std::fs::write(&cfg, "MAX_CONNECTIONS = \"ten\"\n").unwrap();
+    let o = rs()
+        .args(["--config", cfg.to_str().unwrap(), "count", "s"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 6);
+    let err = stderr(&o);
+    assert!(
+        err.contains("MAX_CONNECTIONS") && err.contains("ten"),
+        "{err}"
+    );
+}

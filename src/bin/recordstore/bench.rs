@@ -5,8 +5,8 @@
 //! delete N. Records are built before the clock starts, as the peer builds its objects; names
 //! are validated inside the timed calls.
 
-use crate::settings::Settings;
 use clap::Args;
+use recordstore::config::Settings;
 use recordstore::{Document, Error, Filter, KeyValueStore, RecordKey, Result, SchemaName};
 use serde_json::json;
 use std::sync::atomic::{AtomicU64, Ordering};

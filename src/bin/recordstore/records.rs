@@ -1,7 +1,7 @@
 //! The record commands: insert, update, save, get, delete, exists, count, filter, ping.
 
-use crate::settings::Settings;
 use clap::Args;
+use recordstore::config::Settings;
 use recordstore::{Document, Error, Filter, KeyValueStore, RecordKey, Result, SchemaName};
 use std::io::{Read, Write as _};
 

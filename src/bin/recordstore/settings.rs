@@ -1,10 +1,10 @@
-//! Where the store comes from: `--url`, `RECORDSTORE_URL`, or the default SQLite file, plus
-//! connection flags.
+//! Where the store comes from: defaults, then the config file (`--config` or
+//! `RECORDSTORE_CONFIG`), then `RECORDSTORE_*` variables, then these flags.
 
 use clap::Args;
-use recordstore::connection::ConnectionMode;
-use recordstore::{KeyValueStore, OpenOptions, Result, DEFAULT_URL};
-use std::sync::Arc;
+use recordstore::config::Settings;
+use recordstore::{Error, Result};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Connection flags shared by every command.
@@ -12,8 +12,13 @@ use std::time::Duration;
 pub struct ConnectionArgs {
     /// Store URL: memory://, sqlite://PATH, redis://[user:pass@]host:port/db, rediss://…,
     /// redis+cluster://host:port,…, hdfs://host:port/base, webhdfs://host:port/base.
-    #[arg(long, global = true, env = "RECORDSTORE_URL", hide_env_values = true)]
+    /// Default: RECORDSTORE_URL, else the config file, else sqlite://recordstore.db.
+    #[arg(long, global = true)]
     url: Option<String>,
+
+    /// TOML config file (default: RECORDSTORE_CONFIG, if set).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
 
     /// Connection mode: auto, single or pooled.
     #[arg(long, global = true, value_name = "MODE")]
@@ -28,50 +33,34 @@ pub struct ConnectionArgs {
     connection_timeout: Option<f64>,
 }
 
-/// The resolved URL and options.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub url: String,
-    pub options: OpenOptions,
-}
-
 impl ConnectionArgs {
+    /// The layered settings, flags last.
     pub fn resolve(&self) -> Result<Settings> {
-        let mut options = OpenOptions::default();
+        let mut settings = Settings::load(self.config.as_deref(), &|k| std::env::var(k).ok())?;
+        if let Some(url) = &self.url {
+            settings.url = url.clone();
+        }
         if let Some(mode) = &self.mode {
-            options.mode = parse_mode(mode)?;
+            settings.options.mode = if mode.eq_ignore_ascii_case("auto") {
+                None
+            } else {
+                Some(mode.parse()?)
+            };
         }
         if let Some(n) = self.max_connections {
             if n == 0 {
-                return Err(recordstore::Error::invalid(
-                    "--max-connections must be at least 1",
-                ));
+                return Err(Error::invalid("--max-connections must be at least 1"));
             }
-            options.pool.max_connections = n;
+            settings.options.pool.max_connections = n;
         }
         if let Some(secs) = self.connection_timeout {
             if !(secs > 0.0 && secs.is_finite()) {
-                return Err(recordstore::Error::invalid(format!(
+                return Err(Error::invalid(format!(
                     "--connection-timeout must be a positive number of seconds, got {secs}"
                 )));
             }
-            options.pool.connection_timeout = Duration::from_secs_f64(secs);
+            settings.options.pool.connection_timeout = Duration::from_secs_f64(secs);
         }
-        let url = self.url.clone().unwrap_or_else(|| DEFAULT_URL.to_string());
-        Ok(Settings { url, options })
-    }
-}
-
-pub fn parse_mode(mode: &str) -> Result<Option<ConnectionMode>> {
-    if mode.eq_ignore_ascii_case("auto") {
-        Ok(None)
-    } else {
-        mode.parse().map(Some)
-    }
-}
-
-impl Settings {
-    pub async fn open(&self) -> Result<Arc<dyn KeyValueStore>> {
-        recordstore::open_with(&self.url, &self.options).await
+        Ok(settings)
     }
 }

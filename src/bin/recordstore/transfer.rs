@@ -2,9 +2,9 @@
 //! store), with a progress bar on a terminal.
 
 use crate::records::print_lines;
-use crate::settings::Settings;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use recordstore::config::Settings;
 use recordstore::{
     Document, Error, Filter, KeyValueStore, KeyValueStoreExt, RecordKey, Result, SchemaName,
 };
