@@ -603,3 +603,19 @@ mod lua_model {
         .unwrap();
     }
 }
+
+#[tokio::test]
+async fn list_schemas_sees_the_prefix_only() {
+    let prefix = conformance::schema("ls");
+    let store = open_checked(&with_query(&redis_url(), &format!("prefix={prefix}")), None).await;
+    let other = open_checked(&redis_url(), None).await;
+    other
+        .insert("outside_schema", "k", &json!({}))
+        .await
+        .unwrap();
+    store.insert("alpha", "k", &json!({})).await.unwrap();
+    store.insert("beta", "k", &json!({})).await.unwrap();
+    assert_eq!(store.list_schemas().await.unwrap(), vec!["alpha", "beta"]);
+    let all = other.list_schemas().await.unwrap();
+    assert!(all.contains(&"outside_schema".to_string()), "{all:?}");
+}

@@ -231,6 +231,62 @@ impl KeyValueStore for RedisStore {
         .await
     }
 
+    /// `SCAN` for hashes (under `prefix:` when a prefix is set) whose names are valid schema
+    /// names. Without a prefix every hash on the server counts, so give applications that
+    /// share a server a prefix. Not available on a cluster, where keys spread over nodes.
+    async fn list_schemas(&self) -> Result<Vec<String>> {
+        if self.manager.connector().is_cluster() {
+            return Err(Error::Backend {
+                backend: "redis",
+                message: "listing schemas is not supported on a cluster; name them".into(),
+                temporary: false,
+                source: None,
+            });
+        }
+        let pattern = match &self.prefix {
+            Some(p) => format!("{p}:*"),
+            None => "*".to_string(),
+        };
+        let names: Vec<String> = self
+            .run(Idempotent, "SCAN", |mut c| {
+                let pattern = pattern.clone();
+                async move {
+                    let mut found = Vec::new();
+                    let mut cursor: u64 = 0;
+                    loop {
+                        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                            .arg(cursor)
+                            .arg("MATCH")
+                            .arg(&pattern)
+                            .arg("COUNT")
+                            .arg(1000)
+                            .arg("TYPE")
+                            .arg("hash")
+                            .query_async(&mut c)
+                            .await?;
+                        found.extend(keys);
+                        if next == 0 {
+                            return Ok(found);
+                        }
+                        cursor = next;
+                    }
+                }
+            })
+            .await?;
+        let strip = self.prefix.as_ref().map(|p| format!("{p}:"));
+        let mut schemas: Vec<String> = names
+            .into_iter()
+            .filter_map(|n| match &strip {
+                Some(pre) => n.strip_prefix(pre.as_str()).map(str::to_string),
+                None => Some(n),
+            })
+            .filter(|n| SchemaName::new(n).is_ok())
+            .collect();
+        schemas.sort();
+        schemas.dedup();
+        Ok(schemas)
+    }
+
     async fn count(&self, schema: SchemaName<'_>) -> Result<u64> {
         let hash = self.hash_key(schema);
         self.run(Idempotent, "HLEN", |mut c| {
