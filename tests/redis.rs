@@ -617,5 +617,5 @@ async fn list_schemas_sees_the_prefix_only() {
     store.insert("beta", "k", &json!({})).await.unwrap();
     assert_eq!(store.list_schemas().await.unwrap(), vec!["alpha", "beta"]);
     let all = other.list_schemas().await.unwrap();
-    assert!(all.contains(&"outside_schema".to_string()), "{all:?}");
+    assert!(all.contains(&outside), "{all:?}");
 }

@@ -198,6 +198,22 @@ local function suspicious(raw)
   return false
 end
 
+-- The common case cheaply: no control, non-ASCII or escape bytes, integer or literal tokens,
+-- shallow nesting. Anything else gets the full check above.
+local function suspicious_fast(raw)
+  if string.find(raw, '[%z\1-\31\128-\255\\]') then return suspicious(raw) end
+  local bare = string.gsub(raw, '"[^"]*"', '""')
+  for tok in string.gmatch(bare, '[^%s%[%]{}:,"]+') do
+    if tok ~= 'true' and tok ~= 'false' and tok ~= 'null' and tok ~= '0'
+       and not string.find(tok, '^%-?[1-9]%d*$') and not valid_number(tok) then
+      return true
+    end
+  end
+  local _, opens = string.gsub(bare, '[%[{]', '')
+  if opens > 100 then return suspicious(raw) end
+  return false
+end
+
 local function keep(raw)
   if not string.find(raw, '^[ \t\n\r]*{') then return true end
   local ok, doc = pcall(cjson.decode, raw)
@@ -205,7 +221,7 @@ local function keep(raw)
   for _, c in ipairs(conds) do
     local f = lookup(doc, c[1])
     if f == nil or eval(c[2], f, c[3]) == false then
-      return suspicious(raw)
+      return suspicious_fast(raw)
     end
   end
   return true
