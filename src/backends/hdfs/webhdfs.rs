@@ -118,7 +118,12 @@ impl WebHdfs {
             })
         } else {
             // Refused, reset, DNS, a body cut short: the server was not (fully) reached.
-            let what = format!("{e}{}", source_chain(&e));
+            let kind = if e.is_connect() {
+                "cannot connect"
+            } else {
+                "request failed"
+            };
+            let what = format!("{kind}{}", source_chain(&e));
             FsError::Failed(Error::connection("hdfs", self.msg(op, path, &what), e))
         }
     }
@@ -327,15 +332,14 @@ impl WebHdfs {
     }
 }
 
-/// The causes of an error, which reqwest keeps out of its own message ("error sending
-/// request" says little; "Connection refused" is the point).
+/// What reqwest's message leaves out ("error sending request for url …" says little; the
+/// root cause, e.g. "Connection refused", is the point), without repeating the URL.
 fn source_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = String::new();
+    let mut root = None;
     let mut cur = e.source();
     while let Some(s) = cur {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
+        root = Some(s);
         cur = s.source();
     }
-    out
+    root.map(|r| format!(": {r}")).unwrap_or_default()
 }
