@@ -439,3 +439,29 @@ async fn concurrent_insert_and_update_across_transports() {
     updates.await.unwrap();
     assert_eq!(b.count_in(&sc).await.unwrap(), 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_writes_leave_no_files_behind() {
+    let base = base_path(&web_url());
+    let raw = Raw::new();
+    for url in [native_url(), web_url()] {
+        let store = open_url(&url, None).await;
+        // Update in a schema that does not exist: NotFound, and no directory appears.
+        let sc = schema("no_trace");
+        let e = store.update(&sc, "k", &json!({})).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{url}: {e}");
+        assert!(raw.list(&format!("{base}/{sc}")).await.is_none(), "{url}");
+        // Update of a missing key and a losing insert: only the real record remains.
+        store.insert(&sc, "a", &json!({"v": 1})).await.unwrap();
+        let e = store.update(&sc, "b", &json!({})).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{url}: {e}");
+        let e = store.insert(&sc, "a", &json!({"v": 2})).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{url}: {e}");
+        let names = raw.list(&format!("{base}/{sc}")).await.unwrap();
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            vec!["a.json".to_string()],
+            "{url}"
+        );
+    }
+}

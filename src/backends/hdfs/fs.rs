@@ -126,9 +126,15 @@ impl HdfsConnection {
         dispatch!(self, format!("read {path}"), c => c.read(path))
     }
 
-    /// Creates a new file with `data`, never overwriting, parents created as needed.
-    pub(crate) async fn create(&self, path: &str, data: Vec<u8>) -> Result<(), FsError> {
-        dispatch!(self, format!("create {path}"), c => c.create(path, data))
+    /// Creates a new file with `data`, never overwriting; missing parent directories are
+    /// created if `create_parent`, else `NotFound`.
+    pub(crate) async fn create(
+        &self,
+        path: &str,
+        data: Vec<u8>,
+        create_parent: bool,
+    ) -> Result<(), FsError> {
+        dispatch!(self, format!("create {path}"), c => c.create(path, data, create_parent))
     }
 
     /// Renames `src` to `dst`; without `overwrite`, an existing `dst` is `Exists`.

@@ -13,10 +13,12 @@
 //!   NameNode does that rename atomically and refuses an existing destination, so of many
 //!   concurrent inserts exactly one wins, and a reader never sees a half-written record (a
 //!   file created in place would be visible, empty or partial, while it is being written).
-//! - **update** writes a temporary file the same way, checks that the record exists, and
+//! - **update** writes a temporary file the same way, then checks that the record exists and
 //!   renames over it (`rename2` with overwrite): readers see the old or the new record, never
-//!   a partial one. HDFS has no conditional rename, so one race remains: a delete that lands
-//!   between the existence check and the rename (a few milliseconds) is undone by the update.
+//!   a partial one, and a missing key is `NotFound` (the temporary file is removed). HDFS has
+//!   no conditional rename, so one race remains: a delete that lands between the existence
+//!   check and the rename (one NameNode round trip, about a millisecond) is undone by the
+//!   update, which then re-creates the record with the new content.
 //! - **delete** is one NameNode call; its answer tells whether there was a record.
 //! - **count** and **filter** list the schema directory, skipping hidden (temporary) files;
 //!   filter reads up to 16 files at once and reports a corrupt or misnamed file as
@@ -203,16 +205,25 @@ async fn discard(c: &HdfsConnection, tmp: &str) {
     }
 }
 
-/// Writes `data` to a new hidden temporary file next to `target`; returns its path.
+/// Writes `data` to a new hidden temporary file next to `target`; returns its path. With
+/// `parent_must_exist`, a missing schema directory is `NotFound` (an update needs a record),
+/// and no directory is created.
 async fn write_temp(
     c: &HdfsConnection,
     dir: &str,
     target_name: &str,
     data: &[u8],
+    parent_must_exist: Option<&(dyn Fn() -> Error + Sync)>,
 ) -> Result<String> {
     let tmp = format!("{dir}/{}", layout::temp_name(target_name));
-    match c.create(&tmp, data.to_vec()).await {
+    match c
+        .create(&tmp, data.to_vec(), parent_must_exist.is_none())
+        .await
+    {
         Ok(()) => Ok(tmp),
+        Err(FsError::NotFound) if parent_must_exist.is_some() => {
+            Err(parent_must_exist.expect("checked")())
+        }
         Err(e) => {
             discard(c, &tmp).await;
             Err(match e {
@@ -325,7 +336,7 @@ impl KeyValueStore for HdfsStore {
         let data = &record.to_json().into_bytes();
         self.manager
             .run(NotIdempotent, |c| async move {
-                let tmp = write_temp(&c, dir, name, data).await?;
+                let tmp = write_temp(&c, dir, name, data, None).await?;
                 match c.rename(&tmp, target, false).await {
                     Ok(()) => Ok(()),
                     Err(e) => {
@@ -353,16 +364,9 @@ impl KeyValueStore for HdfsStore {
         let not_found = || Error::not_found(schema.as_str(), key.as_str());
         self.manager
             .run(NotIdempotent, |c| async move {
-                // Cheap refusal first, so updating a missing key writes nothing.
-                if !c
-                    .exists(target)
-                    .await
-                    .map_err(|e| unexpected(e, "stat", target))?
-                {
-                    return Err(not_found());
-                }
-                let tmp = write_temp(&c, dir, name, data).await?;
-                // Checked again right before the rename to keep the race with delete short.
+                let tmp = write_temp(&c, dir, name, data, Some(&not_found)).await?;
+                // Checked after the write, right before the rename, to keep the window in which
+                // a concurrent delete could be undone as short as possible.
                 let outcome = match c.exists(target).await {
                     Ok(true) => c
                         .rename(&tmp, target, true)

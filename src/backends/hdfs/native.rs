@@ -99,8 +99,15 @@ impl NativeFs {
     }
 
     /// Creates a new file (never overwriting) with `data`, and closes it.
-    pub(crate) async fn create(&self, path: &str, data: Vec<u8>) -> Result<(), FsError> {
-        let options = WriteOptions::default().overwrite(false).create_parent(true);
+    pub(crate) async fn create(
+        &self,
+        path: &str,
+        data: Vec<u8>,
+        create_parent: bool,
+    ) -> Result<(), FsError> {
+        let options = WriteOptions::default()
+            .overwrite(false)
+            .create_parent(create_parent);
         let mut writer = self
             .client
             .create(path, options)

@@ -273,8 +273,14 @@ impl WebHdfs {
         Ok(body.to_vec())
     }
 
-    pub(crate) async fn create(&self, path: &str, data: Vec<u8>) -> Result<(), FsError> {
-        let params = [("overwrite", "false"), ("createparent", "true")];
+    pub(crate) async fn create(
+        &self,
+        path: &str,
+        data: Vec<u8>,
+        create_parent: bool,
+    ) -> Result<(), FsError> {
+        let create_parent = if create_parent { "true" } else { "false" };
+        let params = [("overwrite", "false"), ("createparent", create_parent)];
         let resp = self.call(Method::PUT, path, "CREATE", &params).await?;
         let resp = self.check(resp, "CREATE", path, true).await?;
         if resp.status() != StatusCode::TEMPORARY_REDIRECT {
