@@ -168,14 +168,18 @@ fn map_error(addr: &str, op: &str, path: &str, e: HdfsError) -> FsError {
                 message: msg(&e.to_string()),
             })
         }
-        HdfsError::DataTransferError(_)
-        | HdfsError::ChecksumError
-        | HdfsError::BlocksNotFound(_) => FsError::Failed(Error::Backend {
-            backend: "hdfs",
-            message: msg(&e.to_string()),
-            temporary: true,
-            source: Some(Box::new(e)),
-        }),
+        // The DataNode connection broke or no DataNode could be reached.
+        HdfsError::DataTransferError(_) => {
+            FsError::Failed(Error::connection("hdfs", msg(&e.to_string()), e))
+        }
+        HdfsError::ChecksumError | HdfsError::BlocksNotFound(_) => {
+            FsError::Failed(Error::Backend {
+                backend: "hdfs",
+                message: msg(&e.to_string()),
+                temporary: true,
+                source: Some(Box::new(e)),
+            })
+        }
         other => FsError::Failed(Error::Backend {
             backend: "hdfs",
             message: msg(&other.to_string()),
