@@ -465,3 +465,29 @@ async fn failed_writes_leave_no_files_behind() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_user_name_reaches_hdfs() {
+    let base = base_path(&web_url());
+    let raw = Raw::new();
+    for (url, user) in [(native_url(), "alice"), (web_url(), "bob")] {
+        let with_user = url.replacen("://", &format!("://{user}@"), 1);
+        let store = open_url(&with_user, None).await;
+        let sc = schema("owner");
+        store.insert(&sc, "k", &json!({})).await.unwrap();
+        let status: Value = raw
+            .http
+            .get(raw.url(&format!("{base}/{sc}/k.json"), "GETFILESTATUS"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            status["FileStatus"]["owner"],
+            json!(user),
+            "{url}: {status}"
+        );
+    }
+}

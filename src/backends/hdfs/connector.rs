@@ -1,7 +1,7 @@
 //! The HDFS connector (seed: `HDFSConnector`): NameNode host, port and user name, over the
 //! native RPC protocol or WebHDFS.
 
-use super::fs::{HdfsConnection, Transported};
+use super::fs::{FsError, HdfsConnection, Transported};
 use super::native::NativeFs;
 use super::webhdfs::WebHdfs;
 use crate::connection::{ConnectionMode, Connector, ConnectorConfig};
@@ -36,6 +36,20 @@ impl Transport {
             Transport::Native => 8020,
             Transport::WebHdfs => 9870,
         }
+    }
+}
+
+/// A stat of `/`: the cheapest call that proves the NameNode answers.
+async fn probe(conn: &HdfsConnection) -> Result<()> {
+    match conn.exists("/").await {
+        Ok(_) => Ok(()),
+        Err(FsError::Failed(e)) => Err(e),
+        Err(other) => Err(Error::Backend {
+            backend: "hdfs",
+            message: format!("stat / gave an unexpected answer: {other:?}"),
+            temporary: false,
+            source: None,
+        }),
     }
 }
 
@@ -152,43 +166,17 @@ impl Connector for HdfsConnector {
                 self.connect_timeout,
             )?),
         };
-        let mut conn = HdfsConnection {
+        let conn = HdfsConnection {
             inner,
-            request_timeout: self
-                .request_timeout
-                .min(self.connect_timeout.max(Duration::from_secs(1))),
+            request_timeout: self.request_timeout,
         };
-        // The probe is bounded by the connect timeout; later calls by the request timeout.
-        let probe = conn.exists("/").await;
-        conn.request_timeout = self.request_timeout;
-        match probe {
-            Ok(_) => Ok(conn),
-            Err(e) => Err(e.into_error(
-                || {
-                    Error::connection(
-                        "hdfs",
-                        format!("{} {}: / not found", self.transport, self.address()),
-                        "no root",
-                    )
-                },
-                || {
-                    Error::connection(
-                        "hdfs",
-                        format!("{} {}: unexpected answer", self.transport, self.address()),
-                        "exists",
-                    )
-                },
-            )),
-        }
+        // The manager bounds the whole connect, probe included, by the connection timeout.
+        probe(&conn).await?;
+        Ok(conn)
     }
 
     async fn check(&self, conn: &mut HdfsConnection) -> Result<()> {
-        conn.exists("/").await.map(|_| ()).map_err(|e| {
-            e.into_error(
-                || Error::connection("hdfs", "root not found", "no root"),
-                || Error::connection("hdfs", "unexpected answer", "exists"),
-            )
-        })
+        probe(conn).await
     }
 
     fn share(&self, conn: &HdfsConnection) -> Option<HdfsConnection> {

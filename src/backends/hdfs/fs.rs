@@ -152,3 +152,37 @@ impl HdfsConnection {
         dispatch!(self, format!("delete {path}"), c => c.delete(path))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn java_exceptions_map_to_our_errors() {
+        let kind = |ex: &str| match remote_exception("hdfs", ex, "m") {
+            FsError::NotFound => "not found".to_string(),
+            FsError::Exists => "exists".to_string(),
+            FsError::Failed(e) => format!("{:?} {}", e.kind(), e.is_temporary()),
+        };
+        assert_eq!(kind("FileNotFoundException"), "not found");
+        assert_eq!(kind("FileAlreadyExistsException"), "exists");
+        assert_eq!(kind("AlreadyBeingCreatedException"), "exists");
+        assert_eq!(
+            kind("AccessControlException"),
+            format!("{:?} false", ErrorKind::Auth)
+        );
+        assert_eq!(
+            kind("SafeModeException"),
+            format!("{:?} true", ErrorKind::Backend)
+        );
+        assert_eq!(
+            kind("StandbyException"),
+            format!("{:?} true", ErrorKind::Backend)
+        );
+        assert_eq!(
+            kind("ParentNotDirectoryException"),
+            format!("{:?} false", ErrorKind::Backend)
+        );
+    }
+}
