@@ -8,6 +8,7 @@
 #   HDFS_NN_PORT=9000  HDFS_HTTP_PORT=9870  HDFS_DATA_DIR=/tmp/recordstore-minidfs (wiped on start)
 #   HDFS_LOG=/tmp/recordstore-minidfs.log  HDFS_PID_FILE=/tmp/recordstore-minidfs.pid
 #   HDFS_READY_FILE=<path>  (launcher also writes the READY line there)
+#   HDFS_DATANODES=2 (also the replication; 2 lets small files close without a 500 ms wait)
 #   HDFS_HEAP=1g  HDFS_JAVA_OPTS=<extra JVM flags>  HDFS_START_TIMEOUT=180 (seconds)
 set -euo pipefail
 

@@ -14,7 +14,7 @@ import org.apache.hadoop.fs.FileUtil;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
 
 /**
- * Starts a single-NameNode / single-DataNode MiniDFSCluster bound to 127.0.0.1 for
+ * Starts a single-NameNode MiniDFSCluster (2 DataNodes by default) bound to 127.0.0.1 for
  * recordstore tests and local use, prints one READY line and blocks until killed.
  *
  * Settings (args override env, env overrides defaults):
@@ -22,6 +22,7 @@ import org.apache.hadoop.hdfs.MiniDFSCluster;
  *   --http-port N  / HDFS_HTTP_PORT  (default 9870)  NameNode HTTP / WebHDFS port
  *   --data-dir D   / HDFS_DATA_DIR   (default /tmp/recordstore-minidfs)  base dir, wiped on start
  *   --ready-file F / HDFS_READY_FILE (optional)  READY line is also written there
+ *   HDFS_DATANODES (default 2)  DataNodes, and the default replication
  */
 public final class MiniDfs {
   private static final String HOST = "127.0.0.1";
@@ -70,7 +71,7 @@ public final class MiniDfs {
 
     Configuration conf = new Configuration();
     conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, base.getAbsolutePath());
-    conf.setInt("dfs.replication", 1);
+    conf.setInt("dfs.replication", dataNodes());
     conf.setBoolean("dfs.permissions.enabled", false);
     conf.setBoolean("dfs.webhdfs.enabled", true);
     // Everything on loopback; DataNode ports ephemeral so nothing collides.
@@ -89,11 +90,17 @@ public final class MiniDfs {
     conf.setInt("dfs.datanode.handler.count", 4);
     conf.setInt("dfs.namenode.safemode.extension", 0);
     conf.setInt("dfs.namenode.safemode.min.datanodes", 0);
+    // Let a client close a file whose last block the DataNodes have written but not yet
+    // reported (HDFS-8999). Without it, close() races the block report and hdfs-native then
+    // sleeps 500 ms before asking again: most small writes paid that (5 inserts/s). The
+    // NameNode only allows it when a block has more replicas than the minimum (1), hence
+    // 2 DataNodes and replication 2 by default.
+    conf.setInt("dfs.namenode.file.close.num-committed-allowed", 1);
 
     MiniDFSCluster cluster = new MiniDFSCluster.Builder(conf, base)
         .nameNodePort(nnPort)
         .nameNodeHttpPort(httpPort)
-        .numDataNodes(1)
+        .numDataNodes(dataNodes())
         .format(true)
         .manageNameDfsDirs(true)
         .manageDataDfsDirs(true)
@@ -133,6 +140,11 @@ public final class MiniDfs {
     System.out.flush();
 
     stopped.await();
+  }
+
+  /** HDFS_DATANODES (default 2): with 2 replicas a file can close before its block report. */
+  private static int dataNodes() {
+    return Integer.parseInt(env("HDFS_DATANODES", "2"));
   }
 
   private static String env(String name, String dflt) {

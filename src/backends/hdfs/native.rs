@@ -1,0 +1,190 @@
+//! The native transport: HDFS's own RPC protocol through the `hdfs-native` crate.
+
+use super::fs::FsError;
+use crate::error::Error;
+use bytes::Bytes;
+use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
+use std::sync::{Arc, OnceLock};
+
+/// One runtime for every hdfs-native client of the process. hdfs-native spawns its RPC
+/// listener tasks and registers its sockets (and a process-wide DataNode connection cache) on
+/// the runtime it is built in; if that were the caller's runtime, a client or cached
+/// connection would break when that runtime ends (each `#[tokio::test]` has its own).
+fn io_runtime() -> tokio::runtime::Handle {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("recordstore-hdfs-io")
+            .enable_all()
+            .build()
+            .expect("cannot start the HDFS I/O runtime")
+    })
+    .handle()
+    .clone()
+}
+
+/// A native HDFS client and the address it talks to (for messages).
+#[derive(Clone, Debug)]
+pub(crate) struct NativeFs {
+    client: Client,
+    addr: Arc<str>,
+}
+
+impl NativeFs {
+    /// Builds a client; does no I/O (hdfs-native connects on first call).
+    pub(crate) fn build(host: &str, port: u16, user: &str) -> Result<Self, Error> {
+        let addr = format!("{host}:{port}");
+        let client = ClientBuilder::new()
+            .with_url(format!("hdfs://{addr}"))
+            .with_user(user)
+            .with_io_runtime(io_runtime())
+            .with_config([
+                // Our connection manager retries; hdfs-native's own failover loop would sleep
+                // up to minutes against a NameNode that is down.
+                ("dfs.client.failover.max.attempts", "0"),
+                ("dfs.client.failover.sleep.base.millis", "10"),
+                ("dfs.client.failover.sleep.max.millis", "100"),
+            ])
+            .build()
+            .map_err(|e| Error::invalid(format!("hdfs client for {addr}: {e}")))?;
+        Ok(NativeFs {
+            client,
+            addr: addr.into(),
+        })
+    }
+
+    fn map(&self, op: &str, path: &str, e: HdfsError) -> FsError {
+        map_error(&self.addr, op, path, e)
+    }
+
+    pub(crate) async fn exists(&self, path: &str) -> Result<bool, FsError> {
+        match self.client.get_file_info(path).await {
+            Ok(_) => Ok(true),
+            Err(e) => match self.map("stat", path, e) {
+                FsError::NotFound => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    pub(crate) async fn list(&self, dir: &str) -> Result<Vec<String>, FsError> {
+        let statuses = self
+            .client
+            .list_status(dir, false)
+            .await
+            .map_err(|e| self.map("list", dir, e))?;
+        Ok(statuses
+            .into_iter()
+            .filter(|s| !s.isdir)
+            .map(|s| match s.path.rsplit_once('/') {
+                Some((_, name)) => name.to_string(),
+                None => s.path,
+            })
+            .collect())
+    }
+
+    pub(crate) async fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+        let reader = self
+            .client
+            .read(path)
+            .await
+            .map_err(|e| self.map("open", path, e))?;
+        let len = reader.file_length();
+        let bytes = reader
+            .read_range(0, len)
+            .await
+            .map_err(|e| self.map("read", path, e))?;
+        Ok(bytes.to_vec())
+    }
+
+    /// Creates a new file (never overwriting) with `data`, and closes it.
+    pub(crate) async fn create(
+        &self,
+        path: &str,
+        data: Vec<u8>,
+        create_parent: bool,
+    ) -> Result<(), FsError> {
+        let options = WriteOptions::default()
+            .overwrite(false)
+            .create_parent(create_parent);
+        let mut writer = self
+            .client
+            .create(path, options)
+            .await
+            .map_err(|e| self.map("create", path, e))?;
+        let written = async {
+            writer.write_bytes(Bytes::from(data)).await?;
+            writer.close().await
+        }
+        .await;
+        written.map_err(|e| self.map("write", path, e))
+    }
+
+    pub(crate) async fn rename(
+        &self,
+        src: &str,
+        dst: &str,
+        overwrite: bool,
+    ) -> Result<(), FsError> {
+        self.client
+            .rename(src, dst, overwrite)
+            .await
+            .map_err(|e| self.map("rename", dst, e))
+    }
+
+    /// Deletes a file; `false` if there was none.
+    pub(crate) async fn delete(&self, path: &str) -> Result<bool, FsError> {
+        match self.client.delete(path, false).await {
+            Ok(done) => Ok(done),
+            Err(e) => match self.map("delete", path, e) {
+                FsError::NotFound => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+}
+
+/// Maps hdfs-native's errors onto ours. Only a NameNode *answer* can mean "not found" or
+/// "exists"; every transport failure is a connection error.
+fn map_error(addr: &str, op: &str, path: &str, e: HdfsError) -> FsError {
+    let msg = |what: &str| format!("{op} {path} on NameNode {addr}: {what}");
+    match e {
+        HdfsError::FileNotFound(_) => FsError::NotFound,
+        HdfsError::AlreadyExists(_) => FsError::Exists,
+        HdfsError::IOError(io) => FsError::Failed(Error::connection(
+            "hdfs",
+            msg(&format!("I/O error: {io}")),
+            io,
+        )),
+        HdfsError::RPCError(class, text) | HdfsError::FatalRPCError(class, text) => {
+            let short = class.rsplit('.').next().unwrap_or(&class).to_string();
+            let first_line = text.lines().next().unwrap_or_default().to_string();
+            super::fs::remote_exception("hdfs", &short, &msg(&format!("{short}: {first_line}")))
+        }
+        HdfsError::SASLError(_) | HdfsError::GSSAPIError(..) | HdfsError::NoSASLMechanism => {
+            FsError::Failed(Error::Auth {
+                backend: "hdfs",
+                message: msg(&e.to_string()),
+            })
+        }
+        // The DataNode connection broke or no DataNode could be reached.
+        HdfsError::DataTransferError(_) => {
+            FsError::Failed(Error::connection("hdfs", msg(&e.to_string()), e))
+        }
+        HdfsError::ChecksumError | HdfsError::BlocksNotFound(_) => {
+            FsError::Failed(Error::Backend {
+                backend: "hdfs",
+                message: msg(&e.to_string()),
+                temporary: true,
+                source: Some(Box::new(e)),
+            })
+        }
+        other => FsError::Failed(Error::Backend {
+            backend: "hdfs",
+            message: msg(&other.to_string()),
+            temporary: false,
+            source: Some(Box::new(other)),
+        }),
+    }
+}
