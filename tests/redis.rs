@@ -609,10 +609,8 @@ async fn list_schemas_sees_the_prefix_only() {
     let prefix = conformance::schema("ls");
     let store = open_checked(&with_query(&redis_url(), &format!("prefix={prefix}")), None).await;
     let other = open_checked(&redis_url(), None).await;
-    other
-        .insert("outside_schema", "k", &json!({}))
-        .await
-        .unwrap();
+    let outside = conformance::schema("outside");
+    other.insert(&outside, "k", &json!({})).await.unwrap();
     store.insert("alpha", "k", &json!({})).await.unwrap();
     store.insert("beta", "k", &json!({})).await.unwrap();
     assert_eq!(store.list_schemas().await.unwrap(), vec!["alpha", "beta"]);
