@@ -2,7 +2,7 @@
 """Runs recordstore's benchmarks next to their baselines in one run, and prints Markdown tables.
 
 usage: scripts/bench.py [SECTION ...]   (default: every section whose servers answer)
-sections: memory sqlite modes redis hdfs
+sections: memory sqlite modes redis redis-modes hdfs
 Needs: target/release/recordstore and examples (cargo build --release --examples), the peer
 (../shared/peer/setup.sh into .peer-venv), redis-benchmark, and the servers of scripts/test
 (scripts/start-redis.sh, scripts/start-hdfs.sh) for the redis and hdfs sections.
@@ -88,6 +88,17 @@ def section_sqlite():
     shutil.rmtree(tmp)
 
 
+def section_redis_modes():
+    ensure_bench_redis()
+    for c in (1, 16, 64):
+        r = alternate({
+            f"single c={c}": [RS, "--url", REDIS, "--mode", "single", "bench", "--records", str(N), "--concurrency", str(c)],
+            f"pooled(4) c={c}": [RS, "--url", REDIS, "--mode", "pooled", "--max-connections", "4", "bench", "--records", str(N), "--concurrency", str(c)],
+        })
+        cols = list(r)
+        table(f"Redis single vs pooled, concurrency {c} (ops/s)", cols, r, (cols[1], cols[0]))
+
+
 def section_modes():
     tmp = tempfile.mkdtemp()
     url = f"sqlite://{os.path.join(tmp, 'modes.db')}"
@@ -111,14 +122,22 @@ def redis_benchmark(extra):
     return rates
 
 
+def ensure_bench_redis():
+    if subprocess.run(["redis-cli", "-p", REDIS_PORT, "ping"], capture_output=True).returncode != 0:
+        run(["redis-server", "--port", REDIS_PORT, "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "yes", "--dir", tempfile.mkdtemp()])
+        for _ in range(50):
+            if subprocess.run(["redis-cli", "-p", REDIS_PORT, "ping"], capture_output=True).returncode == 0:
+                break
+            __import__("time").sleep(0.1)
+
+
 def section_redis():
+    ensure_bench_redis()
     res = {}
     for label, extra in [("c=1", ["--concurrency", "1"]), ("c=16", ["--concurrency", "16"]),
                          ("c=16 batch 16", ["--concurrency", "16", "--batch", "16"])]:
         res[label] = alternate({label: [RS, "--url", REDIS, "bench", "--records", str(N)] + extra})[label]
-    for mode in ("single", "pooled"):
-        label = f"{mode} c=16"
-        res[label] = alternate({label: [RS, "--url", REDIS, "--mode", mode, "--max-connections", "16", "bench", "--records", str(N), "--concurrency", "16"]})[label]
     peer = alternate({"peer": [PEER, PEER_BENCH, "redis", str(N), "--port", REDIS_PORT]})["peer"]
     rb = {k: redis_benchmark(v) for k, v in [("c=1", ["-c", "1"]), ("c=16", ["-c", "16"]), ("c=16 -P 16", ["-c", "16", "-P", "16"])]}
     print(f"\n### Redis ({REDIS}), N={N} (ops/s, median of {ROUNDS})\n")
@@ -163,7 +182,7 @@ def section_hdfs():
 
 
 SECTIONS = {"memory": section_memory, "sqlite": section_sqlite, "modes": section_modes,
-            "redis": section_redis, "hdfs": section_hdfs}
+            "redis": section_redis, "redis-modes": section_redis_modes, "hdfs": section_hdfs}
 
 if __name__ == "__main__":
     wanted = sys.argv[1:] or list(SECTIONS)

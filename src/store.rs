@@ -109,8 +109,9 @@ pub trait KeyValueStore: Send + Sync + fmt::Debug {
         Ok(out)
     }
 
-    /// The names of the schemas that hold at least one record, sorted. Backends that cannot
-    /// tell their schemas from other data say so with an error.
+    /// The names of the schemas the store holds, sorted. A backend may still list a schema
+    /// whose records were all deleted (an empty HDFS directory). Backends that cannot tell
+    /// their schemas from other data say so with an error.
     async fn list_schemas(&self) -> Result<Vec<String>> {
         Err(Error::Backend {
             backend: self.backend(),

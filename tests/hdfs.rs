@@ -491,3 +491,18 @@ async fn the_user_name_reaches_hdfs() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_schemas_lists_the_schema_directories() {
+    let base = conformance::schema("ls");
+    for (i, url) in [native_url(), web_url()].into_iter().enumerate() {
+        let url = format!("{url}/{base}_{i}");
+        let store = open_url(&url, None).await;
+        assert!(store.list_schemas().await.unwrap().is_empty());
+        store.insert("alpha", "k", &json!({})).await.unwrap();
+        store.insert("beta", "k/../x", &json!({})).await.unwrap();
+        assert_eq!(store.list_schemas().await.unwrap(), vec!["alpha", "beta"]);
+        store.delete("alpha", "k").await.unwrap();
+        store.delete("beta", "k/../x").await.unwrap();
+    }
+}

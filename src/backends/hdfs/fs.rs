@@ -118,7 +118,12 @@ impl HdfsConnection {
 
     /// The names of the files (not directories) in `dir`; `NotFound` if there is no `dir`.
     pub(crate) async fn list(&self, dir: &str) -> Result<Vec<String>, FsError> {
-        dispatch!(self, format!("list {dir}"), c => c.list(dir))
+        dispatch!(self, format!("list {dir}"), c => c.list(dir, false))
+    }
+
+    /// The names of the directories in `dir`; `NotFound` if there is no `dir`.
+    pub(crate) async fn list_dirs(&self, dir: &str) -> Result<Vec<String>, FsError> {
+        dispatch!(self, format!("list {dir}"), c => c.list(dir, true))
     }
 
     /// A whole file.

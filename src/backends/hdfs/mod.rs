@@ -308,6 +308,24 @@ impl KeyValueStore for HdfsStore {
             .await
     }
 
+    /// The directories under the base path whose names are valid schema names.
+    async fn list_schemas(&self) -> Result<Vec<String>> {
+        let base = &*self.base_path;
+        let mut names = self
+            .manager
+            .run(Idempotent, |c| async move {
+                match c.list_dirs(base).await {
+                    Ok(names) => Ok(names),
+                    Err(FsError::NotFound) => Ok(Vec::new()),
+                    Err(e) => Err(unexpected(e, "list", base)),
+                }
+            })
+            .await?;
+        names.retain(|n| SchemaName::new(n).is_ok());
+        names.sort();
+        Ok(names)
+    }
+
     async fn count(&self, schema: SchemaName<'_>) -> Result<u64> {
         let dir = &self.schema_dir(schema);
         self.manager

@@ -68,7 +68,7 @@ impl NativeFs {
         }
     }
 
-    pub(crate) async fn list(&self, dir: &str) -> Result<Vec<String>, FsError> {
+    pub(crate) async fn list(&self, dir: &str, dirs: bool) -> Result<Vec<String>, FsError> {
         let statuses = self
             .client
             .list_status(dir, false)
@@ -76,7 +76,7 @@ impl NativeFs {
             .map_err(|e| self.map("list", dir, e))?;
         Ok(statuses
             .into_iter()
-            .filter(|s| !s.isdir)
+            .filter(|s| s.isdir == dirs)
             .map(|s| match s.path.rsplit_once('/') {
                 Some((_, name)) => name.to_string(),
                 None => s.path,
@@ -85,11 +85,25 @@ impl NativeFs {
     }
 
     pub(crate) async fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
-        let reader = self
+        let mut reader = self
             .client
             .read(path)
             .await
             .map_err(|e| self.map("open", path, e))?;
+        // A NameNode that lets a file close while its last block is only committed
+        // (`dfs.namenode.file.close.num-committed-allowed`) leaves that block out of the length
+        // it reports until a DataNode confirms it, a few milliseconds later; hdfs-native then
+        // sees an empty file. Records are never empty and fit one block, so an empty length
+        // means "not yet": ask again briefly rather than report a corrupt record.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        while reader.file_length() == 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            reader = self
+                .client
+                .read(path)
+                .await
+                .map_err(|e| self.map("open", path, e))?;
+        }
         let len = reader.file_length();
         let bytes = reader
             .read_range(0, len)

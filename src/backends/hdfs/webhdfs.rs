@@ -238,7 +238,7 @@ impl WebHdfs {
         }
     }
 
-    pub(crate) async fn list(&self, dir: &str) -> Result<Vec<String>, FsError> {
+    pub(crate) async fn list(&self, dir: &str, dirs: bool) -> Result<Vec<String>, FsError> {
         let resp = self.call(Method::GET, dir, "LISTSTATUS", &[]).await?;
         let resp = self.check(resp, "LISTSTATUS", dir, false).await?;
         let listing: Listing = self.read_json(resp, "LISTSTATUS", dir).await?;
@@ -246,7 +246,7 @@ impl WebHdfs {
             .statuses
             .entries
             .into_iter()
-            .filter(|e| e.kind != "DIRECTORY")
+            .filter(|e| (e.kind == "DIRECTORY") == dirs)
             .map(|e| e.name)
             .collect())
     }
