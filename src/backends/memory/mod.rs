@@ -20,6 +20,10 @@ use parking_lot::RwLock;
 /// typical key allocates nothing for it.
 type Schema = HashMap<CompactString, Document>;
 
+/// A new schema starts with room for this many records (128 KiB), so that a filling schema
+/// skips its first, most frequent regrowths.
+const INITIAL_CAPACITY: usize = 4096;
+
 /// An in-memory record store.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -60,7 +64,9 @@ impl KeyValueStore for MemoryStore {
         let mut schemas = self.schemas.write();
         let records = match schemas.get_mut(schema.as_str()) {
             Some(records) => records,
-            None => schemas.entry(schema.as_str().to_string()).or_default(),
+            None => schemas
+                .entry(schema.as_str().to_string())
+                .or_insert_with(|| Schema::with_capacity(INITIAL_CAPACITY)),
         };
         match records.entry(CompactString::new(key.as_str())) {
             Entry::Occupied(_) => Err(Error::already_exists(schema.as_str(), key.as_str())),
