@@ -11,6 +11,7 @@ use recordstore::{Document, Error, Filter, KeyValueStore, RecordKey, Result, Sch
 use serde_json::json;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::io::Write as _;
 use std::time::Instant;
 
 const SCHEMA: &str = "bench";
@@ -168,16 +169,16 @@ async fn run_slice(
     Ok(())
 }
 
+/// Prints one result line. A closed stdout (`| head`) does not stop the run, so the bench
+/// still deletes what it wrote.
 fn report(json: bool, op: &str, ops: usize, seconds: f64) {
     let rate = ops as f64 / seconds.max(1e-9);
-    if json {
-        println!(
-            "{}",
-            json!({"op": op, "ops": ops, "seconds": seconds, "ops_per_sec": rate.round()})
-        );
+    let line = if json {
+        json!({"op": op, "ops": ops, "seconds": seconds, "ops_per_sec": rate.round()}).to_string()
     } else {
-        println!("{op}\t{ops}\t{seconds:.3}\t{rate:.0}");
-    }
+        format!("{op}\t{ops}\t{seconds:.3}\t{rate:.0}")
+    };
+    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 /// Deletes what an earlier, interrupted run left in the bench schema.
@@ -256,7 +257,7 @@ pub async fn run(settings: &Settings, a: BenchArgs) -> Result<()> {
             obj.insert("backend".into(), json!(store.backend()));
             obj.insert("errors".into(), json!(errors));
         }
-        println!("{stats}");
+        let _ = writeln!(std::io::stdout(), "{stats}");
     }
     if errors > 0 {
         return Err(Error::invalid(format!(
