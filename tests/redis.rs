@@ -32,10 +32,10 @@ mod pooled {
     conformance_tests!(open);
 }
 
-mod client_filter {
+mod server_filter {
     use super::*;
     async fn open() -> Store {
-        open_checked(&with_query(&redis_url(), "filter=client"), None).await
+        open_checked(&with_query(&redis_url(), "filter=server"), None).await
     }
     conformance_tests!(open);
 }
@@ -165,7 +165,7 @@ async fn corrupt_values_fail_get_and_filter_naming_the_key() {
 #[tokio::test]
 async fn server_and_client_filters_agree_on_edge_cases() {
     let url = redis_url();
-    let server = open_checked(&url, None).await;
+    let server = open_checked(&with_query(&url, "filter=server"), None).await;
     let client = open_checked(&with_query(&url, "filter=client"), None).await;
     let values = [
         json!(9007199254740993u64),
@@ -552,7 +552,7 @@ mod lua_model {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn server_filter_equals_the_model() {
-        let store = open_checked(&redis_url(), None).await;
+        let store = open_checked(&with_query(&redis_url(), "filter=server"), None).await;
         let handle = tokio::runtime::Handle::current();
         let cases: u32 = std::env::var("RECORDSTORE_PROPTEST_CASES")
             .ok()

@@ -9,9 +9,9 @@ use clap::Args;
 use recordstore::config::Settings;
 use recordstore::{Document, Error, Filter, KeyValueStore, RecordKey, Result, SchemaName};
 use serde_json::json;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::io::Write as _;
 use std::time::Instant;
 
 const SCHEMA: &str = "bench";
