@@ -413,37 +413,55 @@ impl KeyValueStore for RedisStore {
                     let mut out = Vec::new();
                     // HSCAN may return a field twice; every field counts once.
                     let mut seen = HashSet::new();
-                    let mut cursor = "0".to_string();
+                    let mut ahead = conn.clone();
+                    let (mut cursor, mut items) = self
+                        .scan_batch(&mut conn, hash, "0", encoded)
+                        .await
+                        .map_err(map_err)?;
                     loop {
-                        let (next, items) = self
-                            .scan_batch(&mut conn, hash, &cursor, encoded)
-                            .await
-                            .map_err(map_err)?;
-                        let mut pairs = items.into_iter();
-                        while let (Some(field), Some(value)) = (pairs.next(), pairs.next()) {
-                            let key = match String::from_utf8(field) {
-                                Ok(k) => k,
-                                Err(e) => {
-                                    let k = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                                    return Err(Error::corrupt(
-                                        schema.as_str(),
-                                        k,
-                                        "the field name is not UTF-8",
-                                    ));
+                        // Ask for the next batch before decoding this one, so the server
+                        // scans while the client decodes.
+                        let next = async {
+                            if cursor == "0" {
+                                return Ok(None);
+                            }
+                            self.scan_batch(&mut ahead, hash, &cursor, encoded)
+                                .await
+                                .map(Some)
+                        };
+                        let decode_batch = async {
+                            tokio::task::yield_now().await; // let the request go out first
+                            let mut pairs = std::mem::take(&mut items).into_iter();
+                            while let (Some(field), Some(value)) = (pairs.next(), pairs.next()) {
+                                let key = match String::from_utf8(field) {
+                                    Ok(k) => k,
+                                    Err(e) => {
+                                        let k = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                                        return Err(Error::corrupt(
+                                            schema.as_str(),
+                                            k,
+                                            "the field name is not UTF-8",
+                                        ));
+                                    }
+                                };
+                                // Every value is decoded, so a corrupt one is always
+                                // reported; only matches are remembered for HSCAN's repeats.
+                                let doc = decode(&value, schema, &key)?;
+                                if filter.matches(&doc) && seen.insert(key.clone()) {
+                                    out.push((key, doc));
                                 }
-                            };
-                            if !seen.insert(key.clone()) {
-                                continue;
                             }
-                            let doc = decode(&value, schema, &key)?;
-                            if filter.matches(&doc) {
-                                out.push((key, doc));
+                            Ok(())
+                        };
+                        let (fetched, decoded) = tokio::join!(next, decode_batch);
+                        decoded?;
+                        match fetched.map_err(map_err)? {
+                            Some((c, batch)) => {
+                                cursor = c;
+                                items = batch;
                             }
+                            None => return Ok(out),
                         }
-                        if next == "0" {
-                            return Ok(out);
-                        }
-                        cursor = next;
                     }
                 }
             })
