@@ -5,7 +5,7 @@ use crate::document::Document;
 use crate::error::Result;
 use crate::filter::Filter;
 use crate::names::{RecordKey, SchemaName};
-use crate::store::{save_document, KeyValueStore, KeyValueStoreExt};
+use crate::store::{KeyValueStore, KeyValueStoreExt};
 use serde::{de::DeserializeOwned, Serialize};
 use std::borrow::Cow;
 use std::future::Future;
@@ -57,13 +57,9 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync {
             let schema = Self::schema_name();
             let key = self.key();
             let doc = Document::from_serialize(self)?;
-            save_document(
-                store,
-                SchemaName::new(&schema)?,
-                RecordKey::new(&key)?,
-                &doc,
-            )
-            .await
+            store
+                .save_record(SchemaName::new(&schema)?, RecordKey::new(&key)?, &doc)
+                .await
         }
     }
 

@@ -69,6 +69,33 @@ pub trait KeyValueStore: Send + Sync + fmt::Debug {
         filter: &Filter,
     ) -> Result<Vec<KeyedDocument>>;
 
+    /// Inserts a record, or replaces it if the key exists: insert, else update, else insert
+    /// again. Each step is atomic on every backend, so save never overwrites a record it did
+    /// not see and never fails because of a concurrent delete.
+    async fn save_record(
+        &self,
+        schema: SchemaName<'_>,
+        key: RecordKey<'_>,
+        record: &Document,
+    ) -> Result<()> {
+        for _ in 0..8 {
+            match self.insert_record(schema, key, record).await {
+                Err(Error::AlreadyExists { .. }) => {}
+                other => return other,
+            }
+            match self.update_record(schema, key, record).await {
+                Err(Error::NotFound { .. }) => {}
+                other => return other,
+            }
+        }
+        Err(Error::Backend {
+            backend: self.backend(),
+            message: format!("save of {schema}/{key} kept racing with concurrent deletes"),
+            temporary: true,
+            source: None,
+        })
+    }
+
     /// Inserts many records. The outer error is a failure of the whole batch (the backend is
     /// unreachable); each inner result is what `insert_record` would have said of that record.
     async fn insert_many(
@@ -193,7 +220,7 @@ pub trait KeyValueStoreExt: KeyValueStore {
     ) -> Result<()> {
         let (s, k) = (SchemaName::new(schema)?, RecordKey::new(key)?);
         let doc = Document::from_serialize(record)?;
-        save_document(self, s, k, &doc).await
+        self.save_record(s, k, &doc).await
     }
 
     /// Deletes a record.
@@ -239,32 +266,6 @@ pub trait KeyValueStoreExt: KeyValueStore {
 
 impl<S: KeyValueStore + ?Sized> KeyValueStoreExt for S {}
 
-/// Insert, else update, else insert again: each step is atomic on every backend, so save never
-/// overwrites a record it did not see and never fails because of a concurrent delete.
-pub(crate) async fn save_document<S: KeyValueStore + ?Sized>(
-    store: &S,
-    schema: SchemaName<'_>,
-    key: RecordKey<'_>,
-    doc: &Document,
-) -> Result<()> {
-    for _ in 0..8 {
-        match store.insert_record(schema, key, doc).await {
-            Err(Error::AlreadyExists { .. }) => {}
-            other => return other,
-        }
-        match store.update_record(schema, key, doc).await {
-            Err(Error::NotFound { .. }) => {}
-            other => return other,
-        }
-    }
-    Err(Error::Backend {
-        backend: store.backend(),
-        message: format!("save of {schema}/{key} kept racing with concurrent deletes"),
-        temporary: true,
-        source: None,
-    })
-}
-
 #[async_trait]
 impl<S: KeyValueStore + ?Sized> KeyValueStore for Arc<S> {
     fn backend(&self) -> &'static str {
@@ -304,6 +305,14 @@ impl<S: KeyValueStore + ?Sized> KeyValueStore for Arc<S> {
         filter: &Filter,
     ) -> Result<Vec<KeyedDocument>> {
         (**self).filter_record(schema, filter).await
+    }
+    async fn save_record(
+        &self,
+        schema: SchemaName<'_>,
+        key: RecordKey<'_>,
+        record: &Document,
+    ) -> Result<()> {
+        (**self).save_record(schema, key, record).await
     }
     async fn insert_many(
         &self,

@@ -77,7 +77,7 @@ pub async fn write(settings: &Settings, a: WriteArgs, how: Write) -> Result<()> 
     match how {
         Write::Insert => store.insert_record(schema, key, &doc).await,
         Write::Update => store.update_record(schema, key, &doc).await,
-        Write::Save => recordstore::KeyValueStoreExt::save(&*store, &a.schema, &a.key, &*doc).await,
+        Write::Save => store.save_record(schema, key, &doc).await,
     }
 }
 

@@ -5,9 +5,7 @@ use crate::records::print_lines;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use recordstore::config::Settings;
-use recordstore::{
-    Document, Error, Filter, KeyValueStore, KeyValueStoreExt, RecordKey, Result, SchemaName,
-};
+use recordstore::{Document, Error, Filter, KeyValueStore, RecordKey, Result, SchemaName};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::io::BufRead;
@@ -55,11 +53,15 @@ fn progress(len: u64, what: &str) -> ProgressBar {
 pub async fn export(settings: &Settings, a: crate::records::SchemaArgs) -> Result<()> {
     let schema = SchemaName::new(&a.schema)?;
     let store = settings.open().await?;
-    let bar = progress(store.count(schema).await?, &format!("export {schema}"));
+    // One scan reads the whole schema, so a spinner shows it is alive; counting first to size
+    // a bar would scan twice.
+    let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    spinner.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid"));
+    spinner.set_message(format!("export {schema}: reading"));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let mut all = store.filter_record(schema, &Filter::all()).await?;
-    bar.set_position(all.len() as u64);
     all.sort_by(|x, y| x.0.cmp(&y.0));
-    bar.finish_and_clear();
+    spinner.finish_and_clear();
     print_lines(&all)
 }
 
@@ -138,7 +140,7 @@ async fn write_all(
     for chunk in records.chunks(CHUNK) {
         if overwrite {
             for (key, doc) in chunk {
-                store.save(schema.as_str(), key, &**doc).await?;
+                store.save_record(schema, RecordKey::new(key)?, doc).await?;
             }
         } else {
             let batch: Vec<(RecordKey<'_>, Document)> = chunk
