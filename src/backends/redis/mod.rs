@@ -152,11 +152,10 @@ impl RedisStore {
         F: FnMut(RedisConnection) -> Fut,
         Fut: Future<Output = std::result::Result<T, RedisError>>,
     {
-        let address = self.manager.connector().address().to_string();
+        let address = self.manager.connector().address();
         self.manager
             .run(idempotency, |conn| {
                 let fut = op(conn);
-                let address = &address;
                 async move { fut.await.map_err(|e| map_error(e, address, what)) }
             })
             .await
