@@ -407,6 +407,7 @@ mod tests {
             "noequals",
             "n__in=1",
             "n__isnull=maybe",
+            "n__isnull=1",
             "n__startswith=1",
             "=1",
             "a..b=1",
