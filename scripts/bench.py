@@ -141,13 +141,17 @@ def section_redis():
     for label, extra in [("c=1", ["--concurrency", "1"]), ("c=16", ["--concurrency", "16"]),
                          ("c=16 batch 16", ["--concurrency", "16", "--batch", "16"])]:
         res[label] = alternate({label: [RS, "--url", REDIS, "bench", "--records", str(N)] + extra})[label]
+    # The Lua filter path, for the README's comparison of the two filter modes.
+    label = "c=1 ?filter=server"
+    res[label] = alternate({label: [RS, "--url", REDIS + "?filter=server", "bench", "--records", str(N), "--ops", "filter"]})[label]
     peer = alternate({"peer": [PEER, PEER_BENCH, "redis", str(N), "--port", REDIS_PORT]})["peer"]
     rb = {k: redis_benchmark(v) for k, v in [("c=1", ["-c", "1"]), ("c=16", ["-c", "16"]), ("c=16 -P 16", ["-c", "16", "-P", "16"])]}
     print(f"\n### Redis ({REDIS}), N={N} (ops/s, median of {ROUNDS})\n")
     print("| op | " + " | ".join(f"recordstore {k}" for k in res) + " | peer |")
     print("|" + "---|" * (len(res) + 2))
     for op in OPS:
-        print(f"| {op} | " + " | ".join(f"{res[k].get(op, 0):,.0f}" for k in res) + f" | {peer.get(op, 0):,.0f} |")
+        cells = ["-" if op not in res[k] else f"{res[k][op]:,.0f}" for k in res]
+        print(f"| {op} | " + " | ".join(cells) + f" | {peer.get(op, 0):,.0f} |")
     print("\n| redis-benchmark -d 200 | HSET | GET |\n|---|---|---|")
     for k, v in rb.items():
         print(f"| {k} | {v.get('hset', 0):,.0f} | {v.get('get', 0):,.0f} |")

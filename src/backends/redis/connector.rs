@@ -19,7 +19,7 @@ use std::time::Duration;
 /// How `filter_record` evaluates a filter.
 ///
 /// The default is [`FilterMode::Client`]: measured on one machine (BENCHMARKS.md), decoding in
-/// Rust scans about 5x as many records per second as the Lua script, and it keeps the JSON
+/// Rust scans several times as many records per second as the Lua script, and keeps the JSON
 /// work off the server's single thread, which every other client of the server shares.
 /// [`FilterMode::Server`] pays off when the network is slow and the filter selective.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
