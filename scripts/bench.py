@@ -94,8 +94,8 @@ def section_redis_modes():
     ensure_bench_redis()
     for c in (1, 16, 64):
         r = alternate({
-            f"single c={c}": [RS, "--url", REDIS, "--mode", "single", "bench", "--records", str(N), "--concurrency", str(c)],
-            f"pooled(4) c={c}": [RS, "--url", REDIS, "--mode", "pooled", "--max-connections", "4", "bench", "--records", str(N), "--concurrency", str(c)],
+            f"single c={c}": [RS, "--url", REDIS, "--threads", "1", "--mode", "single", "bench", "--records", str(N), "--concurrency", str(c)],
+            f"pooled(4) c={c}": [RS, "--url", REDIS, "--threads", "1", "--mode", "pooled", "--max-connections", "4", "bench", "--records", str(N), "--concurrency", str(c)],
         })
         cols = list(r)
         table(f"Redis single vs pooled, concurrency {c} (ops/s)", cols, r, (cols[1], cols[0]))
@@ -176,13 +176,15 @@ def section_redis():
 
 def section_hdfs():
     n = int(os.environ.get("HDFS_N", "2000"))
-    res = {}
-    for label, url, extra in [("hdfs:// c=1", "hdfs://127.0.0.1:9000/bench", []),
-                              ("hdfs:// c=16", "hdfs://127.0.0.1:9000/bench", ["--concurrency", "16"]),
-                              ("webhdfs:// c=1", "webhdfs://127.0.0.1:9870/bench", [])]:
-        res[label] = alternate({label: [RS, "--url", url, "bench", "--records", str(n)] + extra})[label]
-    plain = alternate({"plain": [os.path.join(EX, "hdfs_plain_loop"), "hdfs://127.0.0.1:9000/plain", str(n)]})["plain"]
-    peer = alternate({"peer": [PEER, PEER_BENCH, "hdfs", str(n), "--port", "9870"]})["peer"]
+    # Every command runs once per round, all interleaved, so each sees the same JVM warmth.
+    commands = {label: [RS, "--url", url, "bench", "--records", str(n)] + extra
+                for label, url, extra in [("hdfs:// c=1", "hdfs://127.0.0.1:9000/bench", []),
+                                          ("hdfs:// c=16", "hdfs://127.0.0.1:9000/bench", ["--concurrency", "16"]),
+                                          ("webhdfs:// c=1", "webhdfs://127.0.0.1:9870/bench", [])]}
+    commands["plain"] = [os.path.join(EX, "hdfs_plain_loop"), "hdfs://127.0.0.1:9000/plain", str(n)]
+    commands["peer"] = [PEER, PEER_BENCH, "hdfs", str(n), "--port", "9870"]
+    res = alternate(commands)
+    plain, peer = res.pop("plain"), res.pop("peer")
     print(f"\n### HDFS (MiniDFSCluster), N={n} (ops/s, median of {ROUNDS})\n")
     cols = list(res) + ["plain hdfs-native loop", "peer (WebHDFS)"]
     print("| op | " + " | ".join(cols) + " |")
