@@ -9,8 +9,11 @@
 #   - auth server      127.0.0.1:$REDIS_AUTH_PORT (6391), requirepass $REDIS_PASSWORD and an
 #                      ACL user "app" with password $REDIS_APP_PASSWORD, no persistence
 #   - 3-master cluster 127.0.0.1:$REDIS_CLUSTER_PORTS (7001 7002 7003), no persistence
+#   - TLS server       127.0.0.1:$REDIS_TLS_PORT (6393), TLS only, with a test CA and a server
+#                      certificate for 127.0.0.1 made by openssl in $REDIS_BASE_DIR/tls
 #
 # Env (all optional): REDIS_PORT=6390 REDIS_AUTH_PORT=6391 REDIS_CLUSTER_PORTS="7001 7002 7003"
+#   REDIS_TLS_PORT=6393
 #   REDIS_PASSWORD=recordstore-secret REDIS_APP_PASSWORD=app-secret
 #   REDIS_BASE_DIR=/tmp/recordstore-redis REDIS_START_TIMEOUT=30 (seconds per server)
 set -euo pipefail
@@ -18,6 +21,7 @@ set -euo pipefail
 REDIS_PORT="${REDIS_PORT:-6390}"
 REDIS_AUTH_PORT="${REDIS_AUTH_PORT:-6391}"
 REDIS_CLUSTER_PORTS="${REDIS_CLUSTER_PORTS:-7001 7002 7003}"
+REDIS_TLS_PORT="${REDIS_TLS_PORT:-6393}"
 REDIS_PASSWORD="${REDIS_PASSWORD:-recordstore-secret}"
 REDIS_APP_PASSWORD="${REDIS_APP_PASSWORD:-app-secret}"
 BASE="${REDIS_BASE_DIR:-/tmp/recordstore-redis}"
@@ -31,6 +35,13 @@ if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; th
   $SUDO apt-get update
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y redis-server
   # Debian starts a system service on 6379; ours do not need it, and it does not conflict.
+fi
+if ! command -v openssl >/dev/null; then
+  echo "start-redis: openssl not found (it makes the TLS server's certificates); installing it..." >&2
+  SUDO=""
+  [[ "$(id -u)" -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y openssl
 fi
 
 mkdir -p "$BASE"
@@ -129,6 +140,45 @@ else
   fi
 fi
 
+# 4. TLS server: a private CA (the tests pass it as ?tls_ca=) signs a certificate for 127.0.0.1.
+TLS="$BASE/tls"
+tls_answers() {
+  [[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_TLS_PORT" --tls --cacert "$TLS/ca.crt" PING 2>/dev/null)" == "PONG" ]]
+}
+if [[ -f "$TLS/ca.crt" ]] && tls_answers; then
+  echo "start-redis: 127.0.0.1:$REDIS_TLS_PORT (TLS) already answering; left alone."
+else
+  if [[ ! -s "$TLS/server.crt" ]]; then
+    mkdir -p "$TLS"
+    (
+      cd "$TLS"
+      openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
+        -subj "/CN=recordstore test CA" 2>/dev/null
+      openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr \
+        -subj "/CN=127.0.0.1" 2>/dev/null
+      printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >san.cnf
+      openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+        -out server.crt -days 3650 -extfile san.cnf 2>/dev/null
+    )
+  fi
+  dir="$BASE/$REDIS_TLS_PORT"
+  mkdir -p "$dir"
+  redis-server --port 0 --tls-port "$REDIS_TLS_PORT" --bind 127.0.0.1 --protected-mode yes \
+    --daemonize yes --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
+    --tls-cert-file "$TLS/server.crt" --tls-key-file "$TLS/server.key" \
+    --tls-ca-cert-file "$TLS/ca.crt" --tls-auth-clients no --save '' --appendonly no
+  for ((i = 0; i < TIMEOUT * 10; i++)); do
+    tls_answers && break
+    sleep 0.1
+  done
+  if ! tls_answers; then
+    echo "start-redis: TLS server 127.0.0.1:$REDIS_TLS_PORT did not answer; log:" >&2
+    tail -n 20 "$dir/redis.log" >&2 || true
+    exit 1
+  fi
+  echo "start-redis: started 127.0.0.1:$REDIS_TLS_PORT (TLS, dir $dir)"
+fi
+
 echo "start-redis: ready:"
 echo "  RECORDSTORE_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
 echo "  auth server 127.0.0.1:$REDIS_AUTH_PORT (default user password in \$REDIS_PASSWORD, ACL user app)"
@@ -138,3 +188,4 @@ echo "  RECORDSTORE_REDIS_CLUSTER_URL=redis+cluster://$(
   for p in "${CPORTS[@]}"; do a+=("127.0.0.1:$p"); done
   echo "${a[*]}"
 )"
+echo "  RECORDSTORE_REDIS_TLS_URL=rediss://127.0.0.1:$REDIS_TLS_PORT/0?tls_ca=$TLS/ca.crt"

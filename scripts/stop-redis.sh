@@ -5,10 +5,11 @@ set -euo pipefail
 REDIS_PORT="${REDIS_PORT:-6390}"
 REDIS_AUTH_PORT="${REDIS_AUTH_PORT:-6391}"
 REDIS_CLUSTER_PORTS="${REDIS_CLUSTER_PORTS:-7001 7002 7003}"
+REDIS_TLS_PORT="${REDIS_TLS_PORT:-6393}"
 BASE="${REDIS_BASE_DIR:-/tmp/recordstore-redis}"
 
 read -r -a CPORTS <<<"$REDIS_CLUSTER_PORTS"
-for port in "$REDIS_PORT" "$REDIS_AUTH_PORT" "${CPORTS[@]}"; do
+for port in "$REDIS_PORT" "$REDIS_AUTH_PORT" "${CPORTS[@]}" "$REDIS_TLS_PORT"; do
   pid_file="$BASE/$port/redis.pid"
   if [[ ! -f "$pid_file" ]]; then
     echo "stop-redis: 127.0.0.1:$port: no pid file; nothing to stop."

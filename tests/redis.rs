@@ -1,4 +1,4 @@
-//! The conformance suite on Redis (single, pooled, client-side filter, prefix, cluster), plus
+//! The conformance suite on Redis (single, pooled, server-side filter, prefix, TLS, cluster), plus
 //! Redis's own cases: layout, corrupt values, Lua filter edge cases, auth, unreachable server.
 //! Servers: scripts/start-redis.sh (see tests/redis_common for the env variables).
 
@@ -44,6 +44,14 @@ mod prefixed {
     use super::*;
     async fn open() -> Store {
         open_checked(&with_query(&redis_url(), "prefix=conformance"), None).await
+    }
+    conformance_tests!(open);
+}
+
+mod tls {
+    use super::*;
+    async fn open() -> Store {
+        open_checked(&tls_url(), None).await
     }
     conformance_tests!(open);
 }
@@ -616,4 +624,36 @@ async fn list_schemas_sees_the_prefix_only() {
     assert_eq!(store.list_schemas().await.unwrap(), vec!["alpha", "beta"]);
     let all = other.list_schemas().await.unwrap();
     assert!(all.contains(&outside), "{all:?}");
+}
+
+#[tokio::test]
+async fn tls_needs_a_trusted_certificate_and_says_so() {
+    let url = tls_url();
+    // Without the test CA, the public roots do not vouch for the server's certificate.
+    let untrusted = url.split('?').next().unwrap().to_string();
+    let mut options = OpenOptions::default();
+    options.pool.connection_timeout = std::time::Duration::from_secs(2);
+    let e = match recordstore::open_with(&untrusted, &options).await {
+        Ok(store) => store.ping().await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    assert!(e.to_string().contains("certificate"), "{e}");
+    // Plain text to a TLS port is a connection error too, never an answer.
+    let plain = untrusted.replacen("rediss://", "redis://", 1);
+    let e = match recordstore::open_with(&plain, &options).await {
+        Ok(store) => store.get::<Value>("s", "k").await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(e.kind(), ErrorKind::Connection | ErrorKind::Timeout),
+        "{e}"
+    );
+    // A CA file that cannot be read is named, before any connection.
+    let bad_ca = with_query(&untrusted, "tls_ca=/nonexistent/ca.pem");
+    let Err(e) = recordstore::open_with(&bad_ca, &options).await else {
+        panic!("an unreadable CA file was accepted");
+    };
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
 }

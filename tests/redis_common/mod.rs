@@ -26,6 +26,16 @@ pub fn cluster_url() -> String {
     )
 }
 
+/// The TLS-only server: `RECORDSTORE_REDIS_TLS_URL`, default 127.0.0.1:6393 trusting the test CA
+/// that scripts/start-redis.sh made under `REDIS_BASE_DIR` (default /tmp/recordstore-redis).
+pub fn tls_url() -> String {
+    let base = env_or("REDIS_BASE_DIR", "/tmp/recordstore-redis");
+    env_or(
+        "RECORDSTORE_REDIS_TLS_URL",
+        &format!("rediss://127.0.0.1:6393/0?tls_ca={base}/tls/ca.crt"),
+    )
+}
+
 /// The server with a password: `RECORDSTORE_REDIS_AUTH_ADDR`, default `127.0.0.1:6391`.
 pub fn auth_addr() -> String {
     env_or("RECORDSTORE_REDIS_AUTH_ADDR", "127.0.0.1:6391")

@@ -37,6 +37,9 @@ pub enum FilterMode {
 #[derive(Clone, Debug)]
 pub(crate) struct RedisSettings {
     pub(crate) tls: bool,
+    /// A PEM file of the certificate authorities to trust for TLS, instead of the usual
+    /// public roots (for servers with a private CA).
+    pub(crate) tls_ca: Option<String>,
     pub(crate) cluster: bool,
     pub(crate) nodes: Vec<(String, u16)>,
     pub(crate) username: Option<String>,
@@ -52,9 +55,10 @@ pub(crate) const DEFAULT_SCAN_COUNT: usize = 1000;
 
 impl RedisSettings {
     /// Parses `redis://[user:pass@]host[:port][/db][?prefix=..&filter=server|client&scan_count=N]`,
-    /// `rediss://…` (TLS) and `redis+cluster://host:port[,host:port…]` (`rediss+cluster://`).
-    /// Values in the URL win over `extras` (`username`, `password`, `db`, `prefix`, `filter`,
-    /// `scan_count`); other extras belong to other backends and are ignored.
+    /// `rediss://…[?tls_ca=PEM_FILE]` (TLS) and `redis+cluster://host:port[,host:port…]`
+    /// (`rediss+cluster://`). Values in the URL win over `extras` (`username`, `password`,
+    /// `db`, `prefix`, `filter`, `scan_count`, `tls_ca`); other extras belong to other
+    /// backends and are ignored.
     pub(crate) fn parse(url: &str, extras: &BTreeMap<String, String>) -> Result<Self> {
         let shown = crate::open::redact_url(url);
         let bad = |why: String| Error::invalid(format!("bad Redis URL {shown:?}: {why}"));
@@ -118,12 +122,12 @@ impl RedisSettings {
         if let Some(q) = query {
             for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
                 match k.as_ref() {
-                    "prefix" | "filter" | "scan_count" => {
+                    "prefix" | "filter" | "scan_count" | "tls_ca" => {
                         params.insert(k.into_owned(), v.into_owned());
                     }
                     other => {
                         return Err(bad(format!(
-                            "unknown parameter {other:?}; known: prefix, filter, scan_count"
+                            "unknown parameter {other:?}; known: prefix, filter, scan_count, tls_ca"
                         )))
                     }
                 }
@@ -181,8 +185,15 @@ impl RedisSettings {
                 .filter(|n| (1..=100_000).contains(n))
                 .ok_or_else(|| bad(format!("scan_count={n:?} is not a number in 1..=100000")))?,
         };
+        let tls_ca = setting("tls_ca").filter(|p| !p.is_empty());
+        if tls_ca.is_some() && !tls {
+            return Err(bad(
+                "tls_ca is for TLS connections: use the rediss:// scheme".into(),
+            ));
+        }
         Ok(RedisSettings {
             tls,
+            tls_ca,
             cluster,
             nodes,
             username,
@@ -441,13 +452,32 @@ impl RedisConnector {
             Error::invalid(format!("Redis settings for {address} are not usable: {e}"))
         };
         let timeout = options.connection_timeout;
+        let certs = match &settings.tls_ca {
+            None => None,
+            Some(path) => Some(redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(std::fs::read(path).map_err(|e| {
+                    Error::invalid(format!(
+                        "cannot read the TLS CA file {path:?} for {address}: {e}"
+                    ))
+                })?),
+            }),
+        };
+        let open = |info: ConnectionInfo| match &certs {
+            None => Client::open(info),
+            Some(c) => Client::build_with_tls(info, c.clone()),
+        };
         let target = if settings.cluster {
             let nodes: Vec<ConnectionInfo> = settings
                 .nodes
                 .iter()
                 .map(|(h, p)| settings.connection_info(h, *p))
                 .collect();
-            let client = redis::cluster::ClusterClient::builder(nodes)
+            let mut builder = redis::cluster::ClusterClient::builder(nodes);
+            if let Some(c) = &certs {
+                builder = builder.certs(c.clone());
+            }
+            let client = builder
                 .connection_timeout(timeout)
                 .response_timeout(timeout)
                 .retries(options.retry.attempts.clamp(2, 6))
@@ -460,8 +490,8 @@ impl RedisConnector {
             let mut info2 = info.clone();
             info2.redis.protocol = ProtocolVersion::RESP2;
             Target::Server {
-                resp3: Client::open(info).map_err(invalid)?,
-                resp2: Client::open(info2).map_err(invalid)?,
+                resp3: open(info).map_err(invalid)?,
+                resp2: open(info2).map_err(invalid)?,
                 resp2_only: AtomicBool::new(false),
             }
         };
@@ -475,6 +505,9 @@ impl RedisConnector {
         }
         if settings.tls {
             extras.insert("tls".to_string(), "true".to_string());
+        }
+        if let Some(ca) = &settings.tls_ca {
+            extras.insert("tls_ca".to_string(), ca.clone());
         }
         let config = ConnectorConfig {
             host: Some(host),
@@ -702,6 +735,10 @@ mod tests {
         let s = parse("rediss://:pw@[::1]").unwrap();
         assert!(s.tls && s.username.is_none());
         assert_eq!(s.nodes, vec![("::1".to_string(), 6379)]);
+        let s = parse("rediss://h/0?tls_ca=/etc/ca.pem").unwrap();
+        assert_eq!(s.tls_ca.as_deref(), Some("/etc/ca.pem"));
+        let e = parse("redis://h/0?tls_ca=/etc/ca.pem").unwrap_err();
+        assert!(e.to_string().contains("rediss://"), "{e}");
         let s = parse("redis+cluster://a:1,b:2").unwrap();
         assert!(s.cluster);
         assert_eq!(s.address(), "a:1,b:2");
