@@ -175,3 +175,47 @@ async fn an_auth_failure_is_not_retried() {
     assert_eq!((e.kind(), calls), (ErrorKind::Auth, 1));
     assert_eq!(connects(&log), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn retries_stay_within_the_connection_timeout() {
+    for mode in MODES {
+        let (fake, _log) = Fake::new();
+        let m = ConnectorManager::new(fake, mode, options(2));
+        // A read that times out only after the whole budget (5 s) is not tried again: the
+        // caller has waited as long as it allowed.
+        let start = Instant::now();
+        let mut calls = 0;
+        let e = m
+            .run(Idempotency::Idempotent, |_c| {
+                calls += 1;
+                async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    Err::<(), _>(Error::Timeout {
+                        backend: "fake",
+                        message: "no reply".into(),
+                    })
+                }
+            })
+            .await
+            .unwrap_err();
+        assert_eq!((e.kind(), calls), (ErrorKind::Timeout, 1), "{mode}");
+        assert_eq!(start.elapsed(), Duration::from_secs(5), "{mode}");
+        // One that fails fast is retried as usual, within the same budget.
+        let mut calls = 0;
+        let e = m
+            .run(Idempotency::Idempotent, |_c| {
+                calls += 1;
+                async {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    Err::<(), _>(Error::connection("fake", "reset", "io"))
+                }
+            })
+            .await
+            .unwrap_err();
+        assert!(e.is_connection(), "{mode}: {e}");
+        assert_eq!(
+            calls, 3,
+            "{mode}: tries at 0 s, 2 s and 4 s all start in time"
+        );
+    }
+}

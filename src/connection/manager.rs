@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use tokio::time::Instant;
 
 /// Whether an operation may be sent again after a failure that left its outcome unknown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,7 +173,7 @@ impl<C: Connector> ConnectorManager<C> {
         loop {
             let mut lease = self.acquire().await?;
             let result = op(&mut lease);
-            match self.settle(lease, result, idempotency, attempt) {
+            match self.settle(lease, result, idempotency, attempt, None) {
                 Settled::Done(r) => return r,
                 Settled::Retry(wait) => {
                     tokio::time::sleep(wait).await;
@@ -186,7 +187,9 @@ impl<C: Connector> ConnectorManager<C> {
     /// connections are cheap handles: Redis, HDFS), retrying as [`Idempotency`] allows.
     ///
     /// The lease is held until the operation ends; if the operation fails with a connection
-    /// error or is cancelled, the connection is replaced, never reused.
+    /// error or is cancelled, the connection is replaced, never reused. Retries stay within
+    /// `connection_timeout` of the call: a try that would start later is not made, so an
+    /// operation that timed out (its whole budget spent waiting) fails instead of waiting again.
     pub async fn run<T, F, Fut>(&self, idempotency: Idempotency, mut op: F) -> Result<T>
     where
         C::Connection: Clone,
@@ -194,10 +197,11 @@ impl<C: Connector> ConnectorManager<C> {
         Fut: Future<Output = Result<T>>,
     {
         let mut attempt = 1;
+        let deadline = Instant::now() + self.options().connection_timeout;
         loop {
             let lease = self.acquire().await?;
             let result = op((*lease).clone()).await;
-            match self.settle(lease, result, idempotency, attempt) {
+            match self.settle(lease, result, idempotency, attempt, Some(deadline)) {
                 Settled::Done(r) => return r,
                 Settled::Retry(wait) => {
                     tokio::time::sleep(wait).await;
@@ -214,6 +218,7 @@ impl<C: Connector> ConnectorManager<C> {
         result: Result<T>,
         idempotency: Idempotency,
         attempt: u32,
+        deadline: Option<Instant>,
     ) -> Settled<T> {
         match result {
             Ok(v) => {
@@ -223,9 +228,11 @@ impl<C: Connector> ConnectorManager<C> {
             Err(e) if e.is_temporary() => {
                 drop(lease); // never reuse a connection whose operation broke midway
                 let retry = self.options().retry.clone();
-                if idempotency == Idempotency::Idempotent && attempt < retry.attempts {
+                let wait = retry.backoff(attempt);
+                let in_time = deadline.is_none_or(|d| Instant::now() + wait < d);
+                if idempotency == Idempotency::Idempotent && attempt < retry.attempts && in_time {
                     Counters::bump(&self.counters().retries);
-                    Settled::Retry(retry.backoff(attempt))
+                    Settled::Retry(wait)
                 } else {
                     Settled::Done(Err(e))
                 }
