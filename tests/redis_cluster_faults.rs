@@ -6,7 +6,6 @@
 use recordstore::connection::PoolOptions;
 use recordstore::{ErrorKind, KeyValueStore, KeyValueStoreExt, OpenOptions};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
