@@ -8,6 +8,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 use std::time::Instant;
 
+// The same allocator as the recordstore CLI, so that the comparison is of the layers alone.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn report(op: &str, n: usize, secs: f64) {
     println!("{op}\t{n}\t{secs:.3}\t{:.0}", n as f64 / secs);
 }
