@@ -96,8 +96,14 @@ pub trait KeyValueStore: Send + Sync + fmt::Debug {
         })
     }
 
-    /// Inserts many records. The outer error is a failure of the whole batch (the backend is
-    /// unreachable); each inner result is what `insert_record` would have said of that record.
+    /// Inserts many records; each inner result is what `insert_record` would have said of that
+    /// record.
+    ///
+    /// The outer error means the batch did not complete (the backend became unreachable, the
+    /// store closed, credentials were refused). Records before the failure may have been
+    /// written, each as if inserted alone and never half-written; sending the same batch again
+    /// is safe, since those answer `AlreadyExists`. SQLite applies a batch in one transaction,
+    /// so there it is all or nothing.
     async fn insert_many(
         &self,
         schema: SchemaName<'_>,
@@ -124,6 +130,10 @@ pub trait KeyValueStore: Send + Sync + fmt::Debug {
     }
 
     /// Deletes many records; each inner result is what `delete_record` would have said.
+    ///
+    /// As with [`insert_many`](Self::insert_many), an outer error means the batch did not
+    /// complete: records before the failure may be deleted, and they answer `NotFound` when
+    /// the batch is sent again.
     async fn delete_many(
         &self,
         schema: SchemaName<'_>,
