@@ -1,0 +1,137 @@
+//! Where one client's Redis round trip goes: the same `HGET` of a ~200-byte record through
+//! each layer in turn, interleaved in small chunks so that every layer sees the same machine.
+//!
+//! ```text
+//! cargo run --release --example redis_layers -- [127.0.0.1:6392] [ROUNDS]
+//! ```
+//!
+//! Layers: a raw tokio socket (write the command, read the reply, nothing else); redis-rs's
+//! multiplexed connection; its `ConnectionManager`, with and without a response timeout (ours
+//! sets one); and recordstore's `get_record` (names, connection manager, JSON decoding).
+//! Prints µs per operation and each layer's speed relative to the raw socket.
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[cfg(not(feature = "redis"))]
+fn main() {
+    eprintln!("redis_layers needs the `redis` feature");
+    std::process::exit(2);
+}
+
+#[cfg(feature = "redis")]
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    // A task, not the block_on future, as in the CLI (see its main).
+    runtime.block_on(async { tokio::spawn(layers()).await.expect("the measurement") });
+}
+
+#[cfg(feature = "redis")]
+async fn layers() {
+    use recordstore::{KeyValueStore, KeyValueStoreExt, OpenOptions, RecordKey, SchemaName};
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let addr = args.first().cloned().unwrap_or_else(|| "127.0.0.1:6392".into());
+    let rounds: usize = args.get(1).map_or(10, |r| r.parse().expect("ROUNDS"));
+    let url = format!("redis://{addr}/0");
+    let client = redis::Client::open(url.as_str()).expect("a Redis URL");
+    let mut mux = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("cannot connect; start a server (scripts/bench.py starts one on 6392)");
+    let mut mgr = redis::aio::ConnectionManager::new(client.clone())
+        .await
+        .unwrap();
+    let config =
+        redis::aio::ConnectionManagerConfig::new().set_response_timeout(Duration::from_secs(30));
+    let mut mgr_timeout = redis::aio::ConnectionManager::new_with_config(client.clone(), config)
+        .await
+        .unwrap();
+    let store = recordstore::open_with(&url, &OpenOptions::default())
+        .await
+        .unwrap();
+    let (schema, key) = ("redis-layers", "r1");
+    let record = serde_json::json!({
+        "id": key, "status": "running", "attempts": 3, "payload": "x".repeat(150)
+    });
+    let _ = store.delete(schema, key).await;
+    store.insert(schema, key, &record).await.unwrap();
+    let stored_len = store
+        .get_record(
+            SchemaName::new(schema).unwrap(),
+            RecordKey::new(key).unwrap(),
+        )
+        .await
+        .unwrap()
+        .to_json()
+        .len();
+
+    let mut raw = tokio::net::TcpStream::connect(addr.as_str()).await.unwrap();
+    raw.set_nodelay(true).unwrap();
+    let request = format!(
+        "*3\r\n$4\r\nHGET\r\n${}\r\n{schema}\r\n${}\r\n{key}\r\n",
+        schema.len(),
+        key.len()
+    );
+    // `$<len>\r\n<value>\r\n`
+    let reply_len = format!("${stored_len}\r\n").len() + stored_len + 2;
+    let mut buf = vec![0u8; 4096];
+
+    let names = [
+        "raw socket",
+        "redis-rs multiplexed",
+        "ConnectionManager",
+        "ConnectionManager + timeout",
+        "recordstore get_record",
+    ];
+    let mut totals = [Duration::ZERO; 5];
+    let chunk = 2000;
+    for _ in 0..rounds {
+        for (layer, total) in totals.iter_mut().enumerate() {
+            let started = Instant::now();
+            for _ in 0..chunk {
+                let hget = || redis::cmd("HGET").arg(schema).arg(key).clone();
+                match layer {
+                    0 => {
+                        raw.write_all(request.as_bytes()).await.unwrap();
+                        let mut got = 0;
+                        while got < reply_len {
+                            got += raw.read(&mut buf[got..]).await.unwrap();
+                        }
+                    }
+                    1 => {
+                        let _: Vec<u8> = hget().query_async(&mut mux).await.unwrap();
+                    }
+                    2 => {
+                        let _: Vec<u8> = hget().query_async(&mut mgr).await.unwrap();
+                    }
+                    3 => {
+                        let _: Vec<u8> = hget().query_async(&mut mgr_timeout).await.unwrap();
+                    }
+                    _ => {
+                        let (s, k) = (
+                            SchemaName::new(schema).unwrap(),
+                            RecordKey::new(key).unwrap(),
+                        );
+                        store.get_record(s, k).await.unwrap();
+                    }
+                }
+            }
+            *total += started.elapsed();
+        }
+    }
+    store.delete(schema, key).await.unwrap();
+    let ops = (rounds * chunk) as f64;
+    for (name, total) in names.iter().zip(totals) {
+        println!(
+            "{name:28} {:6.1} µs/op  {:.2}x the raw socket's speed",
+            total.as_secs_f64() * 1e6 / ops,
+            totals[0].as_secs_f64() / total.as_secs_f64()
+        );
+    }
+}
