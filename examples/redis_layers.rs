@@ -36,7 +36,10 @@ async fn layers() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let addr = args.first().cloned().unwrap_or_else(|| "127.0.0.1:6392".into());
+    let addr = args
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "127.0.0.1:6392".into());
     let rounds: usize = args.get(1).map_or(10, |r| r.parse().expect("ROUNDS"));
     let url = format!("redis://{addr}/0");
     let client = redis::Client::open(url.as_str()).expect("a Redis URL");
