@@ -627,6 +627,26 @@ async fn list_schemas_sees_the_prefix_only() {
 }
 
 #[tokio::test]
+async fn list_schemas_covers_every_cluster_master() {
+    let store = open_checked(&cluster_url(), None).await;
+    // 30 schemas: the chance that none lands on one of the three masters is 3·(2/3)^30 < 1e-4.
+    let names: Vec<String> = (0..30)
+        .map(|i| conformance::schema(&format!("ls{i}")))
+        .collect();
+    for name in &names {
+        store.insert(name, "k", &json!({})).await.unwrap();
+    }
+    let listed = store.list_schemas().await.unwrap();
+    for name in &names {
+        assert!(listed.contains(name), "{name} missing from {listed:?}");
+    }
+    let mut sorted = listed.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(listed, sorted, "sorted, each once");
+}
+
+#[tokio::test]
 async fn tls_needs_a_trusted_certificate_and_says_so() {
     let url = tls_url();
     // Without the test CA, the public roots do not vouch for the server's certificate.

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{
     AsyncConnectionConfig, Client, ConnectionAddr, ConnectionInfo, ProtocolVersion, PushInfo,
     PushKind, RedisConnectionInfo, RedisError, RedisFuture,
@@ -325,6 +326,85 @@ impl RedisConnection {
             .as_ref()
             .is_none_or(|a| a.load(Ordering::Acquire))
     }
+
+    /// The names of the hashes matching `pattern`, by `SCAN`: on the server, or on every
+    /// master of a cluster (each holds its own slots, and `SCAN` does not cross nodes).
+    pub(crate) async fn scan_hashes(
+        &mut self,
+        pattern: &str,
+    ) -> std::result::Result<Vec<String>, RedisError> {
+        let scan = |cursor: u64| {
+            let mut cmd = redis::cmd("SCAN");
+            cmd.arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .arg("TYPE")
+                .arg("hash");
+            cmd
+        };
+        let mut found = Vec::new();
+        if let Inner::Cluster(c) = &mut self.inner {
+            for (host, port) in cluster_masters(c).await? {
+                let node = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port });
+                let mut cursor = 0;
+                loop {
+                    let reply = c.route_command(&scan(cursor), node.clone()).await?;
+                    let (next, keys): (u64, Vec<String>) = redis::from_owned_redis_value(reply)?;
+                    found.extend(keys);
+                    if next == 0 {
+                        break;
+                    }
+                    cursor = next;
+                }
+            }
+            return Ok(found);
+        }
+        let mut cursor = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = scan(cursor).query_async(self).await?;
+            found.extend(keys);
+            if next == 0 {
+                return Ok(found);
+            }
+            cursor = next;
+        }
+    }
+}
+
+/// The masters' addresses, from `CLUSTER SLOTS` (one entry per slot range: start, end, then
+/// the master's host and port first, replicas after).
+async fn cluster_masters(
+    c: &mut ClusterConnection,
+) -> std::result::Result<Vec<(String, u16)>, RedisError> {
+    let reply = c
+        .route_command(
+            &redis::cmd("CLUSTER").arg("SLOTS").clone(),
+            RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+        )
+        .await?;
+    let ranges: Vec<redis::Value> = redis::from_owned_redis_value(reply)?;
+    let mut masters = Vec::new();
+    for range in ranges {
+        let fields: Vec<redis::Value> = redis::from_owned_redis_value(range)?;
+        let Some(master) = fields.into_iter().nth(2) else {
+            continue;
+        };
+        let mut node = redis::from_owned_redis_value::<Vec<redis::Value>>(master)?.into_iter();
+        let (Some(host), Some(port)) = (node.next(), node.next()) else {
+            return Err(RedisError::from((
+                redis::ErrorKind::TypeError,
+                "a CLUSTER SLOTS entry without the master's host and port",
+            )));
+        };
+        let host: String = redis::from_owned_redis_value(host)?;
+        let port: u16 = redis::from_owned_redis_value(port)?;
+        if !masters.contains(&(host.clone(), port)) {
+            masters.push((host, port));
+        }
+    }
+    Ok(masters)
 }
 
 impl fmt::Debug for RedisConnection {

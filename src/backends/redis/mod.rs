@@ -237,14 +237,6 @@ impl KeyValueStore for RedisStore {
     /// names. Without a prefix every hash on the server counts, so give applications that
     /// share a server a prefix. Not available on a cluster, where keys spread over nodes.
     async fn list_schemas(&self) -> Result<Vec<String>> {
-        if self.manager.connector().is_cluster() {
-            return Err(Error::Backend {
-                backend: "redis",
-                message: "listing schemas is not supported on a cluster; name them".into(),
-                temporary: false,
-                source: None,
-            });
-        }
         let pattern = match &self.prefix {
             Some(p) => format!("{p}:*"),
             None => "*".to_string(),
@@ -252,27 +244,7 @@ impl KeyValueStore for RedisStore {
         let names: Vec<String> = self
             .run(Idempotent, "SCAN", |mut c| {
                 let pattern = pattern.clone();
-                async move {
-                    let mut found = Vec::new();
-                    let mut cursor: u64 = 0;
-                    loop {
-                        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                            .arg(cursor)
-                            .arg("MATCH")
-                            .arg(&pattern)
-                            .arg("COUNT")
-                            .arg(1000)
-                            .arg("TYPE")
-                            .arg("hash")
-                            .query_async(&mut c)
-                            .await?;
-                        found.extend(keys);
-                        if next == 0 {
-                            return Ok(found);
-                        }
-                        cursor = next;
-                    }
-                }
+                async move { c.scan_hashes(&pattern).await }
             })
             .await?;
         let strip = self.prefix.as_ref().map(|p| format!("{p}:"));
