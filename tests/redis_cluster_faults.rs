@@ -3,26 +3,16 @@
 //! While it is down, nothing reads as missing; once it is back, the store recovers by itself
 //! and every acknowledged write is there.
 
+mod redis_common;
+
 use recordstore::connection::PoolOptions;
 use recordstore::{ErrorKind, KeyValueStore, KeyValueStoreExt, OpenOptions};
+use redis_common::{free_port, RedisProcess};
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// One cluster node: durable (appendfsync always), with its cluster bus on a port of its own.
-struct Node {
-    child: Option<Child>,
-    port: u16,
-    bus_port: u16,
-    dir: PathBuf,
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 fn cli(port: u16, args: &[&str]) -> String {
     let out = Command::new("redis-cli")
@@ -33,61 +23,32 @@ fn cli(port: u16, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-impl Node {
-    fn launch(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--cluster-enabled",
-                "yes",
-                "--cluster-config-file",
-                "nodes.conf",
-            ])
-            .args(["--cluster-port", &self.bus_port.to_string()])
-            .args(["--cluster-node-timeout", "2000"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (scripts/start-redis.sh installs it)");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while cli(self.port, &["PING"]).trim() != "PONG" {
-            assert!(
-                Instant::now() < deadline,
-                "node {} did not start",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGKILL: nothing that was not already fsynced survives.
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().unwrap();
-            c.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// One cluster node: durable (appendfsync always), with its cluster bus on a port of its own.
+fn start_node(dir: PathBuf) -> RedisProcess {
+    let bus_port = free_port().to_string();
+    RedisProcess::start(
+        dir,
+        &[
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-port",
+            &bus_port,
+            "--cluster-node-timeout",
+            "2000",
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+        ],
+    )
 }
 
 struct Cluster {
-    nodes: Vec<Node>,
+    nodes: Vec<RedisProcess>,
     _dir: tempfile::TempDir,
 }
 
@@ -98,14 +59,7 @@ impl Cluster {
         for i in 0..3 {
             let node_dir = dir.path().join(format!("node{i}"));
             std::fs::create_dir_all(&node_dir).unwrap();
-            let mut node = Node {
-                child: None,
-                port: free_port(),
-                bus_port: free_port(),
-                dir: node_dir,
-            };
-            node.launch();
-            nodes.push(node);
+            nodes.push(start_node(node_dir));
         }
         let addrs: Vec<String> = nodes
             .iter()

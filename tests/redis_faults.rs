@@ -9,24 +9,17 @@ use recordstore::{
     Document, ErrorKind, Filter, KeyValueStore, KeyValueStoreExt, OpenOptions, RecordKey,
     SchemaName,
 };
-use redis_common::raw;
+use redis_common::{raw, RedisProcess};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A redis-server of our own: durable (appendfsync always), in a temporary directory.
 struct PrivateServer {
-    child: Option<Child>,
-    port: u16,
-    dir: tempfile::TempDir,
-    extra: Vec<String>,
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
+    process: RedisProcess,
+    _dir: tempfile::TempDir,
 }
 
 impl PrivateServer {
@@ -35,79 +28,32 @@ impl PrivateServer {
     }
 
     fn start_with(extra: &[&str]) -> Self {
-        let mut s = PrivateServer {
-            child: None,
-            port: free_port(),
-            dir: tempfile::tempdir().unwrap(),
-            extra: extra.iter().map(|a| a.to_string()).collect(),
-        };
-        s.launch();
-        s
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+        ];
+        args.extend_from_slice(extra);
+        PrivateServer {
+            process: RedisProcess::start(dir.path().to_path_buf(), &args),
+            _dir: dir,
+        }
     }
 
     fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        format!("redis://127.0.0.1:{}/0", self.process.port)
     }
 
     fn launch(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .arg("--dir")
-            .arg(self.dir.path())
-            .args(&self.extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (scripts/start-redis.sh installs it)");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if self.answers() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "redis-server on {} did not start",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.process.launch();
     }
 
-    /// PING answered with PONG (not LOADING).
-    fn answers(&self) -> bool {
-        use std::io::{Read, Write};
-        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
-        let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-        if s.write_all(b"PING\r\n").is_err() {
-            return false;
-        }
-        let mut buf = [0u8; 64];
-        matches!(s.read(&mut buf), Ok(n) if buf[..n].starts_with(b"+PONG"))
-    }
-
-    /// SIGKILL: no chance to flush anything that was not already fsynced.
     fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().unwrap();
-            c.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for PrivateServer {
-    fn drop(&mut self) {
-        self.kill();
+        self.process.kill();
     }
 }
 
@@ -453,7 +399,7 @@ async fn the_first_write_after_an_idle_restart_succeeds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_server_times_out_and_recovers() {
     let server = PrivateServer::start();
-    let pid = server.child.as_ref().unwrap().id().to_string();
+    let pid = server.process.child.as_ref().unwrap().id().to_string();
     for mode in [ConnectionMode::Single, ConnectionMode::Pooled] {
         let mut opts = options(mode);
         opts.pool.connection_timeout = Duration::from_millis(300);

@@ -4,7 +4,10 @@
 
 use recordstore::connection::ConnectionMode;
 use recordstore::{KeyValueStore, OpenOptions};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name)
@@ -86,4 +89,85 @@ pub async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
         .get_multiplexed_async_connection()
         .await
         .unwrap_or_else(|e| panic!("cannot reach {plain}: {e}; run scripts/start-redis.sh"))
+}
+
+/// A free loopback port (free when asked; good enough for a test's own server).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A redis-server process of a test's own, on a loopback port and a data directory it keeps
+/// across restarts. Killed when dropped.
+pub struct RedisProcess {
+    pub child: Option<Child>,
+    pub port: u16,
+    pub dir: PathBuf,
+    /// Server arguments after `--port`, `--bind` and `--dir`.
+    pub args: Vec<String>,
+}
+
+impl RedisProcess {
+    /// Starts `redis-server` with `args` and waits until it answers PING with PONG.
+    pub fn start(dir: PathBuf, args: &[&str]) -> Self {
+        let mut p = RedisProcess {
+            child: None,
+            port: free_port(),
+            dir,
+            args: args.iter().map(|a| a.to_string()).collect(),
+        };
+        p.launch();
+        p
+    }
+
+    /// (Re)starts the server on the same port and directory, and waits for PONG.
+    pub fn launch(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/start-redis.sh installs it)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.answers() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on {} did not start",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// PING answered with PONG (not LOADING).
+    pub fn answers(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+        if s.write_all(b"PING\r\n").is_err() {
+            return false;
+        }
+        let mut buf = [0u8; 64];
+        matches!(s.read(&mut buf), Ok(n) if buf[..n].starts_with(b"+PONG"))
+    }
+
+    /// SIGKILL: no chance to flush anything that was not already fsynced.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for RedisProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
