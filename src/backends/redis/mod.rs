@@ -19,17 +19,19 @@
 //! pipeline (`HSETNX`, `HDEL`) or one `HMGET` per 1000 records. `filter_record` walks the hash
 //! with `HSCAN` in batches of `scan_count` (default 1000) so that a huge hash never blocks the
 //! server. By default every record crosses the network and is decoded and matched in Rust
-//! (`?filter=client`), which scanned about 6x as many records
-//! per second as decoding in Lua (BENCHMARKS.md) and keeps that work
-//! off the server's single thread; `?filter=server` runs a Lua script that applies the filter
-//! on the server so that only candidates cross the network, for slow networks and selective
-//! filters. The client checks every record either way, so both give the same answer. A stored value that is not a JSON object is
-//! reported as `Corrupt`, naming its key, never skipped.
+//! (`?filter=client`), which scanned about 7x as many records per second as decoding in Lua
+//! (BENCHMARKS.md) and keeps that work off the server's single thread; `?filter=server` runs a
+//! Lua script that applies the filter on the server so that only candidates cross the network,
+//! for slow networks and selective filters. The client checks every record either way, so both
+//! give the same answer. A stored value that is not a JSON object is reported as `Corrupt`,
+//! naming its key, never skipped. `list_schemas` scans for hashes (on every master of a
+//! cluster).
 //!
 //! URLs: `redis://[user:password@]host[:port][/db]`, `rediss://…` for TLS,
 //! `redis+cluster://host:port[,host:port…]` for Redis Cluster (a schema's hash lives in one
 //! slot, so every operation on one schema goes to one node). Query parameters: `prefix`,
-//! `filter=server|client`, `scan_count`. The store connects on first use, so opening never
+//! `filter=server|client`, `scan_count`, and `tls_ca=PEM_FILE` to trust a private CA on a
+//! `rediss://` server. The store connects on first use, so opening never
 //! fails for an unreachable server; the first operation does, with `Error::Connection`.
 //! Single servers are spoken to in RESP3 (Redis 6 or newer), whose disconnection notices let
 //! a connection that died while idle be replaced before a write is sent on it; servers without
