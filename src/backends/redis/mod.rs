@@ -19,7 +19,7 @@
 //! pipeline (`HSETNX`, `HDEL`) or one `HMGET` per 1000 records. `filter_record` walks the hash
 //! with `HSCAN` in batches of `scan_count` (default 1000) so that a huge hash never blocks the
 //! server. By default every record crosses the network and is decoded and matched in Rust
-//! (`?filter=client`), which scanned about 7x as many records per second as decoding in Lua
+//! (`?filter=client`), which scanned 6–8x as many records per second as decoding in Lua
 //! (BENCHMARKS.md) and keeps that work off the server's single thread; `?filter=server` runs a
 //! Lua script that applies the filter on the server so that only candidates cross the network,
 //! for slow networks and selective filters. The client checks every record either way, so both
