@@ -54,7 +54,7 @@ use crate::open::OpenOptions;
 use crate::store::{KeyValueStore, KeyedDocument};
 use async_trait::async_trait;
 use connector::{map_error, RedisSettings};
-use redis::RedisError;
+use redis::{FromRedisValue, RedisError};
 use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
@@ -164,6 +164,42 @@ impl RedisStore {
             .await
     }
 
+    /// Runs one command (a pipeline: [`query_pipeline`](Self::query_pipeline)). Each try sends a
+    /// copy, so a retry resends it whole.
+    async fn query<T: FromRedisValue + Send>(
+        &self,
+        idempotency: Idempotency,
+        what: &str,
+        cmd: &redis::Cmd,
+    ) -> Result<T> {
+        self.run(idempotency, what, |mut c| {
+            let cmd = cmd.clone();
+            async move { cmd.query_async(&mut c).await }
+        })
+        .await
+    }
+
+    /// Runs one pipeline, as [`query`](Self::query) runs one command.
+    async fn query_pipeline<T: FromRedisValue + Send>(
+        &self,
+        idempotency: Idempotency,
+        what: &str,
+        pipe: &redis::Pipeline,
+    ) -> Result<T> {
+        self.run(idempotency, what, |mut c| {
+            let pipe = pipe.clone();
+            async move { pipe.query_async(&mut c).await }
+        })
+        .await
+    }
+
+    /// `name hash key`: a command on one field of a schema's hash.
+    fn field_cmd(&self, name: &str, schema: SchemaName<'_>, key: RecordKey<'_>) -> redis::Cmd {
+        let mut cmd = redis::cmd(name);
+        cmd.arg(self.hash_key(schema)).arg(key.as_str());
+        cmd
+    }
+
     fn map_err(&self, what: &str) -> impl Fn(RedisError) -> Error + '_ {
         let address = self.manager.connector().address();
         let what = what.to_string();
@@ -221,23 +257,13 @@ impl KeyValueStore for RedisStore {
     }
 
     async fn exists(&self, schema: SchemaName<'_>, key: RecordKey<'_>) -> Result<bool> {
-        let hash = self.hash_key(schema);
-        self.run(Idempotent, "HEXISTS", |mut c| {
-            let hash = hash.clone();
-            async move {
-                redis::cmd("HEXISTS")
-                    .arg(hash)
-                    .arg(key.as_str())
-                    .query_async(&mut c)
-                    .await
-            }
-        })
-        .await
+        let cmd = self.field_cmd("HEXISTS", schema, key);
+        self.query(Idempotent, "HEXISTS", &cmd).await
     }
 
     /// `SCAN` for hashes (under `prefix:` when a prefix is set) whose names are valid schema
-    /// names. Without a prefix every hash on the server counts, so give applications that
-    /// share a server a prefix. Not available on a cluster, where keys spread over nodes.
+    /// names, on every master of a cluster. Without a prefix every hash on the server counts,
+    /// so give applications that share a server a prefix.
     async fn list_schemas(&self) -> Result<Vec<String>> {
         let pattern = match &self.prefix {
             Some(p) => format!("{p}:*"),
@@ -264,12 +290,9 @@ impl KeyValueStore for RedisStore {
     }
 
     async fn count(&self, schema: SchemaName<'_>) -> Result<u64> {
-        let hash = self.hash_key(schema);
-        self.run(Idempotent, "HLEN", |mut c| {
-            let hash = hash.clone();
-            async move { redis::cmd("HLEN").arg(hash).query_async(&mut c).await }
-        })
-        .await
+        let mut cmd = redis::cmd("HLEN");
+        cmd.arg(self.hash_key(schema));
+        self.query(Idempotent, "HLEN", &cmd).await
     }
 
     async fn insert_record(
@@ -278,17 +301,9 @@ impl KeyValueStore for RedisStore {
         key: RecordKey<'_>,
         record: &Document,
     ) -> Result<()> {
-        let (hash, text) = (self.hash_key(schema), record.to_json());
-        let added: bool = self
-            .run(NotIdempotent, "HSETNX", |mut c| {
-                let cmd = redis::cmd("HSETNX")
-                    .arg(&hash)
-                    .arg(key.as_str())
-                    .arg(&text)
-                    .clone();
-                async move { cmd.query_async(&mut c).await }
-            })
-            .await?;
+        let mut cmd = self.field_cmd("HSETNX", schema, key);
+        cmd.arg(record.to_json());
+        let added: bool = self.query(NotIdempotent, "HSETNX", &cmd).await?;
         if added {
             Ok(())
         } else {
@@ -324,19 +339,8 @@ impl KeyValueStore for RedisStore {
     }
 
     async fn delete_record(&self, schema: SchemaName<'_>, key: RecordKey<'_>) -> Result<()> {
-        let hash = self.hash_key(schema);
-        let removed: i64 = self
-            .run(NotIdempotent, "HDEL", |mut c| {
-                let hash = hash.clone();
-                async move {
-                    redis::cmd("HDEL")
-                        .arg(hash)
-                        .arg(key.as_str())
-                        .query_async(&mut c)
-                        .await
-                }
-            })
-            .await?;
+        let cmd = self.field_cmd("HDEL", schema, key);
+        let removed: i64 = self.query(NotIdempotent, "HDEL", &cmd).await?;
         if removed == 1 {
             Ok(())
         } else {
@@ -345,19 +349,8 @@ impl KeyValueStore for RedisStore {
     }
 
     async fn get_record(&self, schema: SchemaName<'_>, key: RecordKey<'_>) -> Result<Document> {
-        let hash = self.hash_key(schema);
-        let value: Option<Vec<u8>> = self
-            .run(Idempotent, "HGET", |mut c| {
-                let hash = hash.clone();
-                async move {
-                    redis::cmd("HGET")
-                        .arg(hash)
-                        .arg(key.as_str())
-                        .query_async(&mut c)
-                        .await
-                }
-            })
-            .await?;
+        let cmd = self.field_cmd("HGET", schema, key);
+        let value: Option<Vec<u8>> = self.query(Idempotent, "HGET", &cmd).await?;
         match value {
             Some(bytes) => decode(&bytes, schema, key.as_str()),
             None => Err(Error::not_found(schema.as_str(), key.as_str())),
@@ -458,10 +451,7 @@ impl KeyValueStore for RedisStore {
                     .arg(doc.to_json());
             }
             let added: Vec<bool> = self
-                .run(NotIdempotent, "HSETNX pipeline", |mut c| {
-                    let pipe = pipe.clone();
-                    async move { pipe.query_async(&mut c).await }
-                })
+                .query_pipeline(NotIdempotent, "HSETNX pipeline", &pipe)
                 .await?;
             for ((key, _), added) in chunk.iter().zip(added) {
                 out.push(if added {
@@ -487,12 +477,7 @@ impl KeyValueStore for RedisStore {
             for key in chunk {
                 cmd.arg(key.as_str());
             }
-            let values: Vec<Option<Vec<u8>>> = self
-                .run(Idempotent, "HMGET", |mut c| {
-                    let cmd = cmd.clone();
-                    async move { cmd.query_async(&mut c).await }
-                })
-                .await?;
+            let values: Vec<Option<Vec<u8>>> = self.query(Idempotent, "HMGET", &cmd).await?;
             for (key, value) in chunk.iter().zip(values) {
                 out.push(match value {
                     Some(bytes) => decode(&bytes, schema, key.as_str()),
@@ -516,10 +501,7 @@ impl KeyValueStore for RedisStore {
                 pipe.cmd("HDEL").arg(&hash).arg(key.as_str());
             }
             let removed: Vec<i64> = self
-                .run(NotIdempotent, "HDEL pipeline", |mut c| {
-                    let pipe = pipe.clone();
-                    async move { pipe.query_async(&mut c).await }
-                })
+                .query_pipeline(NotIdempotent, "HDEL pipeline", &pipe)
                 .await?;
             for (key, n) in chunk.iter().zip(removed) {
                 out.push(if n == 1 {
