@@ -709,7 +709,8 @@ impl Connector for RedisConnector {
 
     /// Single: one multiplexed connection pipelines concurrent requests over one socket, and
     /// Redis runs commands one at a time on one thread, so more sockets add checkout and
-    /// connection overhead but no server parallelism. (To be confirmed by the benchmarks.)
+    /// connection overhead but no server parallelism (BENCHMARKS.md: 2x a pool of 4 at 16
+    /// clients).
     fn auto_mode(&self) -> ConnectionMode {
         ConnectionMode::Single
     }
