@@ -38,6 +38,23 @@ fn doc(v: Value) -> Document {
     Document::from_value(v).unwrap()
 }
 
+/// The keys `filter` selects in `schema`, sorted.
+pub async fn filtered_keys(
+    store: &dyn KeyValueStore,
+    schema: &str,
+    filter: &Filter,
+) -> Vec<String> {
+    let mut keys: Vec<String> = store
+        .filter_record(SchemaName::new(schema).unwrap(), filter)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    keys.sort();
+    keys
+}
+
 fn s(name: &str) -> SchemaName<'_> {
     SchemaName::new(name).unwrap()
 }
@@ -345,14 +362,7 @@ pub async fn unusual_keys_round_trip(store: Store) {
         let v: Value = store.get(&sc, key).await.unwrap();
         assert_eq!(v, json!({"i": i}), "{key}");
     }
-    let mut listed: Vec<String> = store
-        .filter_record(s(&sc), &Filter::all())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
-    listed.sort();
+    let listed = filtered_keys(&*store, &sc, &Filter::all()).await;
     let mut expected = keys.clone();
     expected.sort();
     assert_eq!(listed, expected);
@@ -611,14 +621,7 @@ async fn check_model(store: &Store, ops: &[Op]) {
             Op::Count => assert_eq!(store.count_in(&sc).await.unwrap(), model.len() as u64),
             Op::FilterGe(min) => {
                 let f = Filter::parse_args(&[format!("v__gte={min}")]).unwrap();
-                let mut got: Vec<String> = store
-                    .filter_record(s(&sc), &f)
-                    .await
-                    .unwrap()
-                    .into_iter()
-                    .map(|(k, _)| k)
-                    .collect();
-                got.sort();
+                let got = filtered_keys(store, &sc, &f).await;
                 let want: Vec<String> = model
                     .iter()
                     .filter(|(_, v)| **v >= *min)
