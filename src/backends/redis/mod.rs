@@ -164,17 +164,16 @@ impl RedisStore {
             .await
     }
 
-    /// Runs one command (a pipeline: [`query_pipeline`](Self::query_pipeline)). Each try sends a
-    /// copy, so a retry resends it whole.
+    /// Runs one command (a pipeline: [`query_pipeline`](Self::query_pipeline)); a retry sends
+    /// it again whole.
     async fn query<T: FromRedisValue + Send>(
         &self,
         idempotency: Idempotency,
         what: &str,
         cmd: &redis::Cmd,
     ) -> Result<T> {
-        self.run(idempotency, what, |mut c| {
-            let cmd = cmd.clone();
-            async move { cmd.query_async(&mut c).await }
+        self.run(idempotency, what, |mut c| async move {
+            cmd.query_async(&mut c).await
         })
         .await
     }
@@ -186,9 +185,8 @@ impl RedisStore {
         what: &str,
         pipe: &redis::Pipeline,
     ) -> Result<T> {
-        self.run(idempotency, what, |mut c| {
-            let pipe = pipe.clone();
-            async move { pipe.query_async(&mut c).await }
+        self.run(idempotency, what, |mut c| async move {
+            pipe.query_async(&mut c).await
         })
         .await
     }
