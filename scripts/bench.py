@@ -23,6 +23,9 @@ N = int(os.environ.get("N", "20000"))
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6392/0")
 REDIS_PORT = REDIS.rsplit(":", 1)[1].split("/")[0]
 OPS = ["insert", "get", "update", "exists", "count", "filter", "delete"]
+# BENCH_PIN=1: the Redis sections pin the bench server to CPU 0 and both clients (ours and
+# redis-benchmark) to CPU 1, so that the scheduler's placement does not vary between runs.
+PIN = ["taskset", "-c", "1"] if os.environ.get("BENCH_PIN") else []
 
 
 def run(cmd, env=None):
@@ -115,8 +118,10 @@ def section_modes():
 
 
 def redis_benchmark(extra):
-    # -d 200: values the size of the workload's records (the default is 3 bytes).
-    out = run(["redis-benchmark", "-p", REDIS_PORT, "-n", str(N * 2), "-t", "hset,get", "-d", "200", "-q", "--csv"] + extra)
+    # -d 200: values the size of the workload's records (the default is 3 bytes). SET runs
+    # first so that GET reads a 200-byte value: with `-t hset,get` alone every GET misses
+    # (its key is never set) and measures a 5-byte nil reply instead.
+    out = run(PIN + ["redis-benchmark", "-p", REDIS_PORT, "-n", str(N * 2), "-t", "set,hset,get", "-d", "200", "-q", "--csv"] + extra)
     rates = {}
     for line in out.splitlines():
         parts = [p.strip('"') for p in line.split(",")]
@@ -133,6 +138,9 @@ def ensure_bench_redis():
             if subprocess.run(["redis-cli", "-p", REDIS_PORT, "ping"], capture_output=True).returncode == 0:
                 break
             __import__("time").sleep(0.1)
+    pid = run(["redis-cli", "-p", REDIS_PORT, "info", "server"]).split("process_id:")[1].split()[0]
+    cpus = "0" if PIN else f"0-{os.cpu_count() - 1}"
+    run(["taskset", "-a", "-p", "-c", cpus, pid])
 
 
 def section_redis():
@@ -147,7 +155,7 @@ def section_redis():
     for _ in range(ROUNDS):
         for label, extra, rb_label, rb_extra in variants:
             rb[rb_label].append(redis_benchmark(rb_extra))
-            ours[label].append(parse_tsv(run([RS, "--url", REDIS, "bench", "--records", str(N)] + extra)))
+            ours[label].append(parse_tsv(run(PIN + [RS, "--url", REDIS, "bench", "--records", str(N)] + extra)))
     res = {k: medians(v) for k, v in ours.items()}
     rbm = {k: medians(v) for k, v in rb.items()}
     # The Lua filter path, for the README's comparison of the two filter modes.
