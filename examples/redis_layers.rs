@@ -12,7 +12,9 @@
 //! recordstore's `get_record` (names, connection manager, JSON decoding). Prints µs per
 //! operation and each layer's speed relative to the raw tokio socket, overall and as the
 //! median of the per-chunk ratios (each chunk against the raw socket's chunk of the same
-//! round), which the machine's drift between seconds skews less.
+//! round), which the machine's drift between seconds skews less. Last, if `redis-benchmark`
+//! is installed, the raw tokio socket alternates with `redis-benchmark -c 1 -t set,get -d
+//! 200` for five rounds: the ratio is the ceiling for any tokio client against that target.
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -150,6 +152,37 @@ async fn layers() {
             *total += took;
         }
     }
+    // The raw tokio socket against redis-benchmark's GET of a 200-byte value (SET first, so
+    // that GET hits), alternating: how close any tokio client can come to it.
+    let port = addr.rsplit(':').next().unwrap_or("6392");
+    let mut against_rb = Vec::new();
+    for _ in 0..5 {
+        let n = 10_000;
+        let started = Instant::now();
+        for _ in 0..n {
+            raw.write_all(request.as_bytes()).await.unwrap();
+            let mut got = 0;
+            while got < reply_len {
+                got += raw.read(&mut buf[got..]).await.unwrap();
+            }
+        }
+        let raw_rate = n as f64 / started.elapsed().as_secs_f64();
+        let out = std::process::Command::new("redis-benchmark")
+            .args([
+                "-p", port, "-n", "10000", "-t", "set,get", "-d", "200", "-q", "--csv",
+            ])
+            .args(["-c", "1"])
+            .output();
+        let rb_rate = out.ok().and_then(|o| {
+            let text = String::from_utf8_lossy(&o.stdout).into_owned();
+            let line = text.lines().find(|l| l.starts_with("\"GET\""))?.to_string();
+            line.split('"').nth(3)?.parse::<f64>().ok()
+        });
+        match rb_rate {
+            Some(rb) => against_rb.push(raw_rate / rb),
+            None => break, // no redis-benchmark here
+        }
+    }
     store.delete(schema, key).await.unwrap();
     let ops = (rounds * chunk) as f64;
     for ((name, total), mut r) in names.iter().zip(totals).zip(ratios) {
@@ -159,6 +192,13 @@ async fn layers() {
             total.as_secs_f64() * 1e6 / ops,
             totals[0].as_secs_f64() / total.as_secs_f64(),
             r[r.len() / 2]
+        );
+    }
+    if !against_rb.is_empty() {
+        let shown: Vec<String> = against_rb.iter().map(|r| format!("{r:.2}")).collect();
+        println!(
+            "raw tokio socket HGET vs `redis-benchmark -c 1` GET, per round: {}",
+            shown.join(" ")
         );
     }
 }
