@@ -326,6 +326,14 @@ async fn corrupt_and_misnamed_files_are_errors_naming_them() {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Corrupt, "{url}: {e}");
         assert!(e.to_string().contains("~!!.json"), "{e}");
+
+        // count reads no file: as HLEN or COUNT(*), corrupt records count, hidden
+        // (temporary) files and other names do not.
+        raw.write(&format!("{base}/{sc2}/.good.json.tmp"), b"{}")
+            .await;
+        raw.write(&format!("{base}/{sc2}/notes.txt"), b"x").await;
+        assert_eq!(store.count(s(&sc)).await.unwrap(), 2, "{url}");
+        assert_eq!(store.count(s(&sc2)).await.unwrap(), 2, "{url}");
     }
 }
 

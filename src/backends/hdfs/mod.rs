@@ -326,6 +326,9 @@ impl KeyValueStore for HdfsStore {
         Ok(names)
     }
 
+    /// The record files in the schema's directory, without reading them: like `HLEN` or
+    /// `COUNT(*)`, a file whose name or content is corrupt still counts (`filter_record`
+    /// reports it as [`Error::Corrupt`]).
     async fn count(&self, schema: SchemaName<'_>) -> Result<u64> {
         let dir = &self.schema_dir(schema);
         self.manager
@@ -333,7 +336,7 @@ impl KeyValueStore for HdfsStore {
                 match c.list(dir).await {
                     Ok(names) => Ok(names
                         .iter()
-                        .filter(|n| !n.starts_with('.') && n.ends_with(layout::SUFFIX))
+                        .filter(|n| layout::decode_file_name(n) != Entry::Other)
                         .count() as u64),
                     Err(FsError::NotFound) => Ok(0),
                     Err(e) => Err(unexpected(e, "list", dir)),
