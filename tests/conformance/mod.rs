@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub type Store = Arc<dyn KeyValueStore>;
 
@@ -73,7 +74,7 @@ macro_rules! conformance_tests {
             filter_missing_schema_is_empty, filter_lookups_match_the_model,
             records_must_be_objects, bad_names_are_rejected_and_change_nothing,
             unusual_keys_round_trip, schemas_are_isolated, concurrent_inserts_one_winner,
-            batches, save_reload_and_typed_records, returned_records_are_copies,
+            cancelled_calls_never_mix_answers, batches, save_reload_and_typed_records, returned_records_are_copies,
             large_and_unicode_records, model_equivalence);
     };
     (@each $open:path; $($name:ident),* $(,)?) => {
@@ -408,6 +409,46 @@ pub async fn concurrent_inserts_one_winner(store: Store) {
         }
         assert_eq!(store.count_in(&sc).await.unwrap(), 1);
     }
+}
+
+/// Calls dropped midway (their caller's timeout ran out) must not leave behind a connection
+/// whose late reply another caller then reads: every answer that arrives is the caller's own,
+/// and the store works normally afterwards.
+pub async fn cancelled_calls_never_mix_answers(store: Store) {
+    let sc = schema("cancel");
+    let keys: Vec<String> = (0..8).map(|i| format!("k{i}")).collect();
+    for key in &keys {
+        store
+            .insert(&sc, key, &json!({ "key": key }))
+            .await
+            .unwrap();
+    }
+    let tasks = keys.iter().enumerate().map(|(i, key)| {
+        let (store, sc, key) = (store.clone(), sc.clone(), key.clone());
+        tokio::spawn(async move {
+            let own = json!({ "key": key });
+            for round in 0..30u64 {
+                // Budgets from 5 µs to 20 ms, doubling: whatever a backend's latency (tens of
+                // µs for Redis, milliseconds for HDFS), some calls are dropped in flight.
+                let budget = Duration::from_micros(5 << ((round + i as u64) % 13));
+                match tokio::time::timeout(budget, store.get::<Value>(&sc, &key)).await {
+                    Ok(Ok(v)) => assert_eq!(v, own, "round {round}: another call's answer"),
+                    // A connection given up by a cancelled call may fail a call sharing it,
+                    // but only as a temporary error, never as a wrong answer.
+                    Ok(Err(e)) => assert!(e.is_temporary(), "round {round}, {key}: {e}"),
+                    Err(_) => {}
+                }
+                // Right after, while other tasks' calls are being dropped, a call given
+                // all the time it needs gets its own record.
+                let v: Value = store.get(&sc, &key).await.unwrap();
+                assert_eq!(v, own, "round {round}: another call's answer");
+            }
+        })
+    });
+    for task in join_all(tasks).await {
+        task.unwrap();
+    }
+    assert_eq!(store.count_in(&sc).await.unwrap(), keys.len() as u64);
 }
 
 pub async fn batches(store: Store) {
