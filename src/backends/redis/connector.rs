@@ -332,32 +332,46 @@ impl RedisConnection {
                 .arg("hash");
             cmd
         };
+        // On a cluster, every master in turn; on a server, the server (no routing).
+        let nodes: Vec<Option<RoutingInfo>> = match &mut self.inner {
+            Inner::Cluster(c) => cluster_masters(c)
+                .await?
+                .into_iter()
+                .map(|(host, port)| {
+                    Some(RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                        host,
+                        port,
+                    }))
+                })
+                .collect(),
+            _ => vec![None],
+        };
         let mut found = Vec::new();
-        if let Inner::Cluster(c) = &mut self.inner {
-            for (host, port) in cluster_masters(c).await? {
-                let node = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port });
-                let mut cursor = 0;
-                loop {
-                    let reply = c.route_command(&scan(cursor), node.clone()).await?;
-                    let (next, keys): (u64, Vec<String>) = redis::from_owned_redis_value(reply)?;
-                    found.extend(keys);
-                    if next == 0 {
-                        break;
-                    }
-                    cursor = next;
+        for node in &nodes {
+            let mut cursor = 0;
+            loop {
+                let reply = self.send_to(node.as_ref(), &scan(cursor)).await?;
+                let (next, keys): (u64, Vec<String>) = redis::from_owned_redis_value(reply)?;
+                found.extend(keys);
+                if next == 0 {
+                    break;
                 }
+                cursor = next;
             }
-            return Ok(found);
         }
-        let mut cursor = 0;
-        loop {
-            let (next, keys): (u64, Vec<String>) = scan(cursor).query_async(self).await?;
-            found.extend(keys);
-            if next == 0 {
-                return Ok(found);
-            }
-            cursor = next;
+        Ok(found)
+    }
+
+    /// Sends `cmd` to one node of a cluster (`node`), or as usual.
+    async fn send_to(
+        &mut self,
+        node: Option<&RoutingInfo>,
+        cmd: &redis::Cmd,
+    ) -> std::result::Result<redis::Value, RedisError> {
+        if let (Some(node), Inner::Cluster(c)) = (node, &mut self.inner) {
+            return c.route_command(cmd, node.clone()).await;
         }
+        cmd.query_async(self).await
     }
 }
 
