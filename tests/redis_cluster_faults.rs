@@ -7,7 +7,7 @@ mod redis_common;
 
 use recordstore::connection::PoolOptions;
 use recordstore::{ErrorKind, KeyValueStore, KeyValueStoreExt, OpenOptions};
-use redis_common::{free_port, RedisProcess};
+use redis_common::{free_port, RedisProcess, DURABLE};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::Command;
@@ -26,25 +26,18 @@ fn cli(port: u16, args: &[&str]) -> String {
 /// One cluster node: durable (appendfsync always), with its cluster bus on a port of its own.
 fn start_node(dir: PathBuf) -> RedisProcess {
     let bus_port = free_port().to_string();
-    RedisProcess::start(
-        dir,
-        &[
-            "--cluster-enabled",
-            "yes",
-            "--cluster-config-file",
-            "nodes.conf",
-            "--cluster-port",
-            &bus_port,
-            "--cluster-node-timeout",
-            "2000",
-            "--save",
-            "",
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "always",
-        ],
-    )
+    let mut args = vec![
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        "nodes.conf",
+        "--cluster-port",
+        &bus_port,
+        "--cluster-node-timeout",
+        "2000",
+    ];
+    args.extend_from_slice(&DURABLE);
+    RedisProcess::start(dir, &args)
 }
 
 struct Cluster {

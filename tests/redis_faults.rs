@@ -9,7 +9,7 @@ use recordstore::{
     Document, ErrorKind, Filter, KeyValueStore, KeyValueStoreExt, OpenOptions, RecordKey,
     SchemaName,
 };
-use redis_common::{raw, RedisProcess};
+use redis_common::{raw, RedisProcess, DURABLE};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -29,14 +29,7 @@ impl PrivateServer {
 
     fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut args = vec![
-            "--save",
-            "",
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "always",
-        ];
+        let mut args = DURABLE.to_vec();
         args.extend_from_slice(extra);
         PrivateServer {
             process: RedisProcess::start(dir.path().to_path_buf(), &args),

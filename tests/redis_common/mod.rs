@@ -97,6 +97,17 @@ pub fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
+/// Server arguments for durability: no snapshots, every write in the append-only file and
+/// fsynced before the reply, so an acknowledged write survives a SIGKILL.
+pub const DURABLE: [&str; 6] = [
+    "--save",
+    "",
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "always",
+];
+
 /// A redis-server process of a test's own, on a loopback port and a data directory it keeps
 /// across restarts. Killed when dropped.
 pub struct RedisProcess {
