@@ -10,6 +10,8 @@
 //! first. Prints `op\tN\tseconds\tops_per_sec` for `insert` and `get`.
 
 // The same allocator as the recordstore CLI, so that the comparison is of the layers alone.
+mod common;
+
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -23,7 +25,7 @@ fn main() {
 #[tokio::main]
 async fn main() {
     use futures::stream::{self, StreamExt};
-    use hdfs_native::{ClientBuilder, WriteOptions};
+    use hdfs_native::WriteOptions;
     use std::time::Instant;
 
     let args: Vec<String> = std::env::args().collect();
@@ -31,24 +33,9 @@ async fn main() {
         eprintln!("usage: {} hdfs://HOST:PORT/BASE N [CONCURRENCY]", args[0]);
         std::process::exit(2);
     }
-    let url = url::Url::parse(&args[1]).expect("a URL such as hdfs://127.0.0.1:9000/bench-plain");
     let n: usize = args[2].parse().expect("N must be a number");
     let concurrency: usize = args.get(3).map_or(1, |c| c.parse().expect("CONCURRENCY"));
-    let base = url.path().trim_end_matches('/').to_string();
-    assert!(!base.is_empty(), "give a base directory in the URL path");
-    let namenode = format!(
-        "hdfs://{}:{}",
-        url.host_str().expect("a NameNode host"),
-        url.port().unwrap_or(8020)
-    );
-    let user = std::env::var("HADOOP_USER_NAME").unwrap_or_else(|_| "root".into());
-    let client = ClientBuilder::new()
-        .with_url(namenode)
-        .with_user(user)
-        .build()
-        .expect("hdfs client");
-    let _ = client.delete(&base, true).await;
-    client.mkdirs(&base, 0o755, true).await.expect("mkdirs");
+    let (client, base) = common::fresh_hdfs_base(&args[1]).await;
 
     let record = |i: usize| {
         let mut text = format!(

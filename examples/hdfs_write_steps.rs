@@ -9,6 +9,8 @@
 //! The JVM of a MiniDFSCluster compiles its hot paths as it goes: run it a few times and read
 //! the later runs.
 
+mod common;
+
 #[cfg(not(feature = "hdfs"))]
 fn main() {
     eprintln!("hdfs_write_steps needs the `hdfs` feature");
@@ -18,33 +20,17 @@ fn main() {
 #[cfg(feature = "hdfs")]
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    use hdfs_native::{ClientBuilder, WriteOptions};
+    use hdfs_native::WriteOptions;
     use std::time::{Duration, Instant};
 
     let args: Vec<String> = std::env::args().collect();
-    let url = url::Url::parse(
-        args.get(1)
-            .map_or("hdfs://127.0.0.1:9000/bench-steps", |s| s),
-    )
-    .expect("a URL such as hdfs://127.0.0.1:9000/bench-steps");
+    let url = args
+        .get(1)
+        .map_or("hdfs://127.0.0.1:9000/bench-steps", |s| s);
     let n: u32 = args
         .get(2)
         .map_or(200, |s| s.parse().expect("N must be a number"));
-    let base = url.path().trim_end_matches('/').to_string();
-    assert!(!base.is_empty(), "give a base directory in the URL path");
-    let namenode = format!(
-        "hdfs://{}:{}",
-        url.host_str().expect("a NameNode host"),
-        url.port().unwrap_or(8020)
-    );
-    let user = std::env::var("HADOOP_USER_NAME").unwrap_or_else(|_| "root".into());
-    let client = ClientBuilder::new()
-        .with_url(namenode)
-        .with_user(user)
-        .build()
-        .expect("hdfs client");
-    let _ = client.delete(&base, true).await;
-    client.mkdirs(&base, 0o755, true).await.expect("mkdirs");
+    let (client, base) = common::fresh_hdfs_base(url).await;
 
     let data = bytes::Bytes::from(vec![b'x'; 200]);
     let mut steps = [Duration::ZERO; 4];
