@@ -39,7 +39,6 @@ fn main() {
 async fn layers() {
     use recordstore::{KeyValueStore, KeyValueStoreExt, OpenOptions, RecordKey, SchemaName};
     use std::time::{Duration, Instant};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let args: Vec<String> = std::env::args().skip(1).collect();
     let addr = args
@@ -111,13 +110,7 @@ async fn layers() {
             for _ in 0..chunk {
                 let hget = || redis::cmd("HGET").arg(schema).arg(key).clone();
                 match layer {
-                    0 => {
-                        raw.write_all(request.as_bytes()).await.unwrap();
-                        let mut got = 0;
-                        while got < reply_len {
-                            got += raw.read(&mut buf[got..]).await.unwrap();
-                        }
-                    }
+                    0 => raw_round_trip(&mut raw, request.as_bytes(), &mut buf[..reply_len]).await,
                     1 => {
                         let _: Vec<u8> = hget().query_async(&mut mux).await.unwrap();
                     }
@@ -130,10 +123,7 @@ async fn layers() {
                     5 => {
                         use std::io::{Read, Write};
                         blocking.write_all(request.as_bytes()).unwrap();
-                        let mut got = 0;
-                        while got < reply_len {
-                            got += blocking.read(&mut buf[got..]).unwrap();
-                        }
+                        blocking.read_exact(&mut buf[..reply_len]).unwrap();
                     }
                     _ => {
                         let (s, k) = (
@@ -160,11 +150,7 @@ async fn layers() {
         let n = 10_000;
         let started = Instant::now();
         for _ in 0..n {
-            raw.write_all(request.as_bytes()).await.unwrap();
-            let mut got = 0;
-            while got < reply_len {
-                got += raw.read(&mut buf[got..]).await.unwrap();
-            }
+            raw_round_trip(&mut raw, request.as_bytes(), &mut buf[..reply_len]).await;
         }
         let raw_rate = n as f64 / started.elapsed().as_secs_f64();
         let out = std::process::Command::new("redis-benchmark")
@@ -201,4 +187,13 @@ async fn layers() {
             shown.join(" ")
         );
     }
+}
+
+/// Writes `request` and reads until `reply` (exactly the reply's length) is full: a client
+/// with no parsing, no buffering and no bookkeeping.
+#[cfg(feature = "redis")]
+async fn raw_round_trip(socket: &mut tokio::net::TcpStream, request: &[u8], reply: &mut [u8]) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    socket.write_all(request).await.unwrap();
+    socket.read_exact(reply).await.unwrap();
 }
