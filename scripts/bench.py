@@ -23,8 +23,9 @@ N = int(os.environ.get("N", "20000"))
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6392/0")
 REDIS_PORT = REDIS.rsplit(":", 1)[1].split("/")[0]
 OPS = ["insert", "get", "update", "exists", "count", "filter", "delete"]
-# BENCH_PIN=1: the Redis sections pin the bench server to CPU 0 and both clients (ours and
-# redis-benchmark) to CPU 1, so that the scheduler's placement does not vary between runs.
+# BENCH_PIN=1: the Redis sections pin the bench server to CPU 0 and every client (ours,
+# redis-benchmark, the peer) to CPU 1, so that the scheduler's placement does not vary
+# between runs.
 PIN = ["taskset", "-c", "1"] if os.environ.get("BENCH_PIN") else []
 
 
@@ -97,8 +98,8 @@ def section_redis_modes():
     ensure_bench_redis()
     for c in (1, 16, 64):
         r = alternate({
-            f"single c={c}": [RS, "--url", REDIS, "--threads", "1", "--mode", "single", "bench", "--records", str(N), "--concurrency", str(c)],
-            f"pooled(4) c={c}": [RS, "--url", REDIS, "--threads", "1", "--mode", "pooled", "--max-connections", "4", "bench", "--records", str(N), "--concurrency", str(c)],
+            f"single c={c}": PIN + [RS, "--url", REDIS, "--threads", "1", "--mode", "single", "bench", "--records", str(N), "--concurrency", str(c)],
+            f"pooled(4) c={c}": PIN + [RS, "--url", REDIS, "--threads", "1", "--mode", "pooled", "--max-connections", "4", "bench", "--records", str(N), "--concurrency", str(c)],
         })
         cols = list(r)
         table(f"Redis single vs pooled, concurrency {c} (ops/s)", cols, r, (cols[1], cols[0]))
@@ -160,8 +161,8 @@ def section_redis():
     rbm = {k: medians(v) for k, v in rb.items()}
     # The Lua filter path, for the README's comparison of the two filter modes.
     label = "c=1 ?filter=server"
-    res[label] = alternate({label: [RS, "--url", REDIS + "?filter=server", "bench", "--records", str(N), "--ops", "filter"]})[label]
-    peer = alternate({"peer": [PEER, PEER_BENCH, "redis", str(N), "--port", REDIS_PORT]})["peer"]
+    res[label] = alternate({label: PIN + [RS, "--url", REDIS + "?filter=server", "bench", "--records", str(N), "--ops", "filter"]})[label]
+    peer = alternate({"peer": PIN + [PEER, PEER_BENCH, "redis", str(N), "--port", REDIS_PORT]})["peer"]
     print(f"\n### Redis ({REDIS}), N={N} (ops/s, median of {ROUNDS})\n")
     print("| op | " + " | ".join(f"recordstore {k}" for k in res) + " | peer |")
     print("|" + "---|" * (len(res) + 2))
