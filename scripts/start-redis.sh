@@ -28,20 +28,20 @@ BASE="${REDIS_BASE_DIR:-/tmp/recordstore-redis}"
 TIMEOUT="${REDIS_START_TIMEOUT:-30}"
 
 # --- install (only when missing) -----------------------------------------------------------
+# apt_install PACKAGE WHY: installs a Debian package, with sudo unless we are root.
+apt_install() {
+  echo "start-redis: $2 not found; installing $1 with apt-get..." >&2
+  local sudo=""
+  [[ "$(id -u)" -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y "$1"
+}
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
-  echo "start-redis: redis-server not found; installing it with apt-get..." >&2
-  SUDO=""
-  [[ "$(id -u)" -eq 0 ]] || SUDO="sudo"
-  $SUDO apt-get update
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y redis-server
+  apt_install redis-server "redis-server"
   # Debian starts a system service on 6379; ours do not need it, and it does not conflict.
 fi
 if ! command -v openssl >/dev/null; then
-  echo "start-redis: openssl not found (it makes the TLS server's certificates); installing it..." >&2
-  SUDO=""
-  [[ "$(id -u)" -eq 0 ]] || SUDO="sudo"
-  $SUDO apt-get update
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y openssl
+  apt_install openssl "openssl (it makes the TLS server's certificates)"
 fi
 
 mkdir -p "$BASE"
