@@ -13,8 +13,9 @@
 //! operation and each layer's speed relative to the raw tokio socket, overall and as the
 //! median of the per-chunk ratios (each chunk against the raw socket's chunk of the same
 //! round), which the machine's drift between seconds skews less. Last, if `redis-benchmark`
-//! is installed, the raw tokio socket alternates with `redis-benchmark -c 1 -t set,get -d
-//! 200` for five rounds: the ratio is the ceiling for any tokio client against that target.
+//! is installed, three clients alternate with `redis-benchmark -c 1 -t set,get -d 200` for
+//! nine rounds: the raw tokio socket (the ceiling for any tokio client), the
+//! `ConnectionManager` with a timeout (the issue's client, bare) and `get_record`.
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -142,17 +143,44 @@ async fn layers() {
             *total += took;
         }
     }
-    // The raw tokio socket against redis-benchmark's GET of a 200-byte value (SET first, so
-    // that GET hits), alternating: how close any tokio client can come to it.
+    // Three clients against redis-benchmark's GET of a 200-byte value (SET first, so that GET
+    // hits), alternating: the raw tokio socket (how close any tokio client can come), the
+    // `ConnectionManager` with a response timeout (the client the issue asks for, bare), and
+    // recordstore's `get_record`.
     let port = addr.rsplit(':').next().unwrap_or("6392");
-    let mut against_rb = Vec::new();
-    for _ in 0..5 {
+    let racers = [
+        "raw tokio socket",
+        "ConnectionManager + timeout",
+        "recordstore get_record",
+    ];
+    let mut against_rb: [Vec<f64>; 3] = Default::default();
+    'race: for _ in 0..9 {
         let n = 10_000;
-        let started = Instant::now();
-        for _ in 0..n {
-            raw_round_trip(&mut raw, request.as_bytes(), &mut buf[..reply_len]).await;
+        let mut rates = [0.0; 3];
+        for (racer, rate) in rates.iter_mut().enumerate() {
+            let started = Instant::now();
+            for _ in 0..n {
+                match racer {
+                    0 => raw_round_trip(&mut raw, request.as_bytes(), &mut buf[..reply_len]).await,
+                    1 => {
+                        let _: Vec<u8> = redis::cmd("HGET")
+                            .arg(schema)
+                            .arg(key)
+                            .query_async(&mut mgr_timeout)
+                            .await
+                            .unwrap();
+                    }
+                    _ => {
+                        let (s, k) = (
+                            SchemaName::new(schema).unwrap(),
+                            RecordKey::new(key).unwrap(),
+                        );
+                        store.get_record(s, k).await.unwrap();
+                    }
+                }
+            }
+            *rate = n as f64 / started.elapsed().as_secs_f64();
         }
-        let raw_rate = n as f64 / started.elapsed().as_secs_f64();
         let out = std::process::Command::new("redis-benchmark")
             .args([
                 "-p", port, "-n", "10000", "-t", "set,get", "-d", "200", "-q", "--csv",
@@ -164,9 +192,9 @@ async fn layers() {
             let line = text.lines().find(|l| l.starts_with("\"GET\""))?.to_string();
             line.split('"').nth(3)?.parse::<f64>().ok()
         });
-        match rb_rate {
-            Some(rb) => against_rb.push(raw_rate / rb),
-            None => break, // no redis-benchmark here
+        let Some(rb) = rb_rate else { break 'race }; // no redis-benchmark here
+        for (ratios, rate) in against_rb.iter_mut().zip(rates) {
+            ratios.push(rate / rb);
         }
     }
     store.delete(schema, key).await.unwrap();
@@ -180,10 +208,15 @@ async fn layers() {
             r[r.len() / 2]
         );
     }
-    if !against_rb.is_empty() {
-        let shown: Vec<String> = against_rb.iter().map(|r| format!("{r:.2}")).collect();
+    for (name, mut r) in racers.iter().zip(against_rb) {
+        if r.is_empty() {
+            break;
+        }
+        let shown: Vec<String> = r.iter().map(|x| format!("{x:.2}")).collect();
+        r.sort_by(f64::total_cmp);
         println!(
-            "raw tokio socket HGET vs `redis-benchmark -c 1` GET, per round: {}",
+            "{name} HGET vs `redis-benchmark -c 1` GET: median {:.2}x, per round {}",
+            r[r.len() / 2],
             shown.join(" ")
         );
     }
