@@ -439,6 +439,160 @@ async fn wrong_credentials_are_auth_errors_that_hide_the_password() {
     assert!(e.to_string().contains("requires a password"), "{e}");
 }
 
+/// The clients that `CLIENT LIST` shows under the direct lane's name, as `(id, line)`.
+async fn lanes(admin: &mut redis::aio::MultiplexedConnection) -> Vec<(String, String)> {
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query_async(admin)
+        .await
+        .unwrap();
+    list.lines()
+        .filter(|l| l.split(' ').any(|f| f == "name=recordstore-direct"))
+        .map(|l| {
+            let id = l.split(' ').next().unwrap().trim_start_matches("id=");
+            (id.to_string(), l.to_string())
+        })
+        .collect()
+}
+
+/// Calls `exists` until a direct lane other than `old` shows in `CLIENT LIST` (it opens in
+/// the background), and returns its id and line.
+async fn await_lane(
+    store: &Store,
+    admin: &mut redis::aio::MultiplexedConnection,
+    old: Option<&str>,
+) -> (String, String) {
+    let started = std::time::Instant::now();
+    loop {
+        store.contains(&schema("lane"), "probe").await.unwrap();
+        let found = lanes(admin).await;
+        if let Some(lane) = found.into_iter().find(|(id, _)| Some(id.as_str()) != old) {
+            return lane;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "no direct lane opened"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Single mode over plain TCP opens a second socket that a lone caller uses without the
+/// multiplexer (the direct lane): it logs in as the URL's user, selects the URL's database,
+/// serves a lone caller's commands, and is replaced when the server drops it, while the
+/// caller gets its answer.
+#[tokio::test]
+async fn single_mode_serves_a_lone_caller_on_a_direct_lane() {
+    let addr = auth_addr();
+    let (pw, app) = (auth_password(), app_password());
+    let mut admin = raw(&format!("redis://:{pw}@{addr}/0")).await;
+    let store = open_checked(
+        &format!("redis://app:{app}@{addr}/3"),
+        Some(ConnectionMode::Single),
+    )
+    .await;
+    let sc = schema("lane");
+    let (id, line) = await_lane(&store, &mut admin, None).await;
+    assert!(
+        line.contains(" user=app ") && line.contains(" db=3 "),
+        "{line}"
+    );
+
+    store.insert(&sc, "k", &json!({"n": 1})).await.unwrap();
+    let record: Value = store.get(&sc, "k").await.unwrap();
+    assert_eq!(record, json!({"n": 1}));
+    // The lane served the get (it was free: nothing else runs), in database 3.
+    let (_, line) = lanes(&mut admin)
+        .await
+        .into_iter()
+        .find(|(i, _)| *i == id)
+        .expect("the lane is still open");
+    assert!(line.contains(" cmd=hget "), "{line}");
+    let mut db3 = raw(&format!("redis://app:{app}@{addr}/3")).await;
+    let stored: Option<String> = db3.hget(sc.as_str(), "k").await.unwrap();
+    assert_eq!(stored.as_deref(), Some(r#"{"n":1}"#));
+
+    // The server drops the lane: the next get still answers (a retry), and a new lane opens.
+    let _: () = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("ID")
+        .arg(&id)
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let record: Value = store.get(&sc, "k").await.unwrap();
+    assert_eq!(record, json!({"n": 1}));
+    let (new_id, _) = await_lane(&store, &mut admin, Some(&id)).await;
+    assert_ne!(new_id, id);
+    store.delete(&sc, "k").await.unwrap();
+}
+
+/// A lone caller's call cancelled on the direct lane, its reply still on the way, never lets
+/// that reply answer a later call. Two guards stand in the way, and either alone passes this
+/// test (each was removed in turn; without both, it fails): the lane closes itself when a
+/// call is dropped midway, and the single-mode manager replaces the whole connection.
+#[tokio::test]
+async fn a_cancelled_call_on_the_lane_never_answers_the_next() {
+    let url = redis_url();
+    let mut admin = raw(&url).await;
+    let store = open_checked(&url, Some(ConnectionMode::Single)).await;
+    let sc = schema("lane-cancel");
+    for i in 0..8 {
+        store
+            .insert(&sc, &format!("k{i}"), &json!({ "k": i }))
+            .await
+            .unwrap();
+    }
+    let mut in_flight = 0;
+    for round in 0..100u32 {
+        // The lane is open before each cancelled call, so that the call takes it.
+        await_lane(&store, &mut admin, None).await;
+        // Polled once, the get has sent its command and waits for the reply; then it is
+        // dropped.
+        let key = format!("k{}", round % 8);
+        let mut cancelled = std::pin::pin!(store.get::<Value>(&sc, &key));
+        tokio::select! {
+            biased;
+            _ = &mut cancelled => {}
+            () = std::future::ready(()) => in_flight += 1,
+        }
+        let j = (round + 3) % 8;
+        let record: Value = store.get(&sc, &format!("k{j}")).await.unwrap();
+        assert_eq!(record, json!({ "k": j }), "round {round}");
+    }
+    assert!(
+        in_flight > 50,
+        "only {in_flight} calls were dropped in flight"
+    );
+    for i in 0..8 {
+        store.delete(&sc, &format!("k{i}")).await.unwrap();
+    }
+}
+
+/// A pool of multiplexed connections has no lane: concurrent callers are what it is for.
+#[tokio::test]
+async fn pooled_mode_has_no_direct_lane() {
+    let addr = auth_addr();
+    let (pw, app) = (auth_password(), app_password());
+    let mut admin = raw(&format!("redis://:{pw}@{addr}/0")).await;
+    let store = open_checked(
+        &format!("redis://app:{app}@{addr}/4"),
+        Some(ConnectionMode::Pooled),
+    )
+    .await;
+    for _ in 0..20 {
+        store.contains(&schema("lane"), "probe").await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let lanes_now: Vec<String> = lanes(&mut admin)
+        .await
+        .into_iter()
+        .map(|(_, l)| l)
+        .filter(|l| l.contains(" db=4 "))
+        .collect();
+    assert!(lanes_now.is_empty(), "{lanes_now:?}");
+}
+
 #[tokio::test]
 async fn databases_are_separate() {
     let url = redis_url();

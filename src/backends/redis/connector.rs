@@ -1,6 +1,7 @@
 //! The Redis connector: URL parsing, connections (auto-reconnecting, multiplexed or cluster)
 //! and the mapping of the client's errors onto ours.
 
+use super::direct::{DirectLane, LaneTarget, LaneTurn};
 use crate::connection::{ConnectionMode, Connector, ConnectorConfig, PoolOptions, Secret};
 use crate::error::{Error, Result};
 use async_trait::async_trait;
@@ -294,6 +295,9 @@ pub struct RedisConnection {
     /// Cleared when the client library reports the socket closed (a RESP3 disconnection
     /// push), so that the manager replaces the connection before sending on it.
     alive: Option<Arc<AtomicBool>>,
+    /// Single mode over plain TCP: the socket a lone caller uses directly (see
+    /// [`super::direct`]).
+    lane: Option<Arc<DirectLane>>,
 }
 
 #[derive(Clone)]
@@ -313,6 +317,14 @@ impl RedisConnection {
         self.alive
             .as_ref()
             .is_none_or(|a| a.load(Ordering::Acquire))
+    }
+
+    /// A turn on the direct lane, if this connection has one: for plain commands and
+    /// pipelines of them, not scripts or scans (see [`super::direct`]). Send on the turn if it
+    /// [`is_direct`](LaneTurn::is_direct), else on this connection, and keep the turn until
+    /// the reply is in.
+    pub(crate) fn lane_turn(&self) -> Option<LaneTurn> {
+        Some(self.lane.as_ref()?.turn())
     }
 
     /// The names of the hashes matching `pattern`, by `SCAN`: on the server, or on every
@@ -493,14 +505,17 @@ fn hello_unsupported(e: &RedisError) -> bool {
 /// here also username, password, TLS and cluster nodes).
 ///
 /// In single mode each connection is a [`ConnectionManager`] (multiplexed, reconnecting by
-/// itself); in pooled mode each pooled connection is a plain [`MultiplexedConnection`]; a
-/// `redis+cluster://` URL gives [`ClusterConnection`]s.
+/// itself), plus, over plain TCP, a direct lane for a caller that is alone (see
+/// [`RedisStore`](super::RedisStore)); in pooled mode each pooled connection is a plain
+/// [`MultiplexedConnection`]; a `redis+cluster://` URL gives [`ClusterConnection`]s.
 pub struct RedisConnector {
     target: Target,
     config: ConnectorConfig,
     address: String,
     managed: bool,
     timeout: Duration,
+    /// Plain TCP to one server: where single-mode connections open their direct lane.
+    lane: Option<Arc<LaneTarget>>,
 }
 
 impl fmt::Debug for RedisConnector {
@@ -578,6 +593,25 @@ impl RedisConnector {
             }
         };
         let (host, port) = settings.nodes[0].clone();
+        let lane = (!settings.cluster && !settings.tls).then(|| {
+            let mut handshake = redis::pipe();
+            if let Some(password) = &settings.password {
+                let auth = handshake.cmd("AUTH");
+                if let Some(user) = &settings.username {
+                    auth.arg(user);
+                }
+                auth.arg(password.expose());
+            }
+            if settings.db != 0 {
+                handshake.cmd("SELECT").arg(settings.db);
+            }
+            Arc::new(LaneTarget {
+                host: host.clone(),
+                port,
+                handshake,
+                timeout,
+            })
+        });
         let mut extras = BTreeMap::new();
         if let Some(p) = &settings.prefix {
             extras.insert("prefix".to_string(), p.clone());
@@ -605,6 +639,7 @@ impl RedisConnector {
             address,
             managed: true,
             timeout,
+            lane,
         })
     }
 
@@ -641,6 +676,7 @@ impl RedisConnector {
             Ok(RedisConnection {
                 inner: Inner::Managed(c),
                 alive,
+                lane: self.lane.clone().map(DirectLane::new),
             })
         } else {
             let mut config = AsyncConnectionConfig::new()
@@ -655,6 +691,7 @@ impl RedisConnector {
             Ok(RedisConnection {
                 inner: Inner::Multiplexed(c),
                 alive,
+                lane: None,
             })
         }
     }
@@ -698,6 +735,7 @@ impl Connector for RedisConnector {
                     .map(|c| RedisConnection {
                         inner: Inner::Cluster(c),
                         alive: None,
+                        lane: None,
                     })
             }
         };

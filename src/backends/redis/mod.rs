@@ -36,8 +36,15 @@
 //! Single servers are spoken to in RESP3 (Redis 6 or newer), whose disconnection notices let
 //! a connection that died while idle be replaced before a write is sent on it; servers without
 //! `HELLO` get RESP2, without that early notice.
+//!
+//! In single mode over plain TCP, the store also opens a second socket, the *direct lane*
+//! (named `recordstore-direct` in `CLIENT LIST`): a caller that is alone sends its command
+//! (not scripts or scans) on it and reads the reply itself, without the multiplexer's driver
+//! task, which costs a lone caller several percent of each round trip. Concurrent callers share
+//! the multiplexed connection, as before. See the `direct` module.
 
 mod connector;
+mod direct;
 mod scripts;
 
 pub use connector::{FilterMode, RedisConnection, RedisConnector};
@@ -173,7 +180,11 @@ impl RedisStore {
         cmd: &redis::Cmd,
     ) -> Result<T> {
         self.run(idempotency, what, |mut c| async move {
-            cmd.query_async(&mut c).await
+            let mut turn = c.lane_turn();
+            match turn.as_mut().filter(|t| t.is_direct()) {
+                Some(lane) => cmd.query_async(lane).await,
+                None => cmd.query_async(&mut c).await,
+            }
         })
         .await
     }
@@ -186,7 +197,11 @@ impl RedisStore {
         pipe: &redis::Pipeline,
     ) -> Result<T> {
         self.run(idempotency, what, |mut c| async move {
-            pipe.query_async(&mut c).await
+            let mut turn = c.lane_turn();
+            match turn.as_mut().filter(|t| t.is_direct()) {
+                Some(lane) => pipe.query_async(lane).await,
+                None => pipe.query_async(&mut c).await,
+            }
         })
         .await
     }
