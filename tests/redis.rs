@@ -439,6 +439,16 @@ async fn wrong_credentials_are_auth_errors_that_hide_the_password() {
     assert!(e.to_string().contains("requires a password"), "{e}");
 }
 
+/// A store on the auth server as the ACL user `app`, in database `db`, and an admin connection
+/// (the default user) for `CLIENT LIST` and `CLIENT KILL`.
+async fn app_store(db: u8, mode: ConnectionMode) -> (Store, redis::aio::MultiplexedConnection) {
+    let addr = auth_addr();
+    let (pw, app) = (auth_password(), app_password());
+    let admin = raw(&format!("redis://:{pw}@{addr}/0")).await;
+    let url = format!("redis://app:{app}@{addr}/{db}");
+    (open_checked(&url, Some(mode)).await, admin)
+}
+
 /// The clients that `CLIENT LIST` shows under the direct lane's name, as `(id, line)`.
 async fn lanes(admin: &mut redis::aio::MultiplexedConnection) -> Vec<(String, String)> {
     let list: String = redis::cmd("CLIENT")
@@ -483,14 +493,8 @@ async fn await_lane(
 /// caller gets its answer.
 #[tokio::test]
 async fn single_mode_serves_a_lone_caller_on_a_direct_lane() {
-    let addr = auth_addr();
-    let (pw, app) = (auth_password(), app_password());
-    let mut admin = raw(&format!("redis://:{pw}@{addr}/0")).await;
-    let store = open_checked(
-        &format!("redis://app:{app}@{addr}/3"),
-        Some(ConnectionMode::Single),
-    )
-    .await;
+    let (store, mut admin) = app_store(3, ConnectionMode::Single).await;
+    let (addr, app) = (auth_addr(), app_password());
     let sc = schema("lane");
     let (id, line) = await_lane(&store, &mut admin, None).await;
     assert!(
@@ -572,14 +576,7 @@ async fn a_cancelled_call_on_the_lane_never_answers_the_next() {
 /// A pool of multiplexed connections has no lane: concurrent callers are what it is for.
 #[tokio::test]
 async fn pooled_mode_has_no_direct_lane() {
-    let addr = auth_addr();
-    let (pw, app) = (auth_password(), app_password());
-    let mut admin = raw(&format!("redis://:{pw}@{addr}/0")).await;
-    let store = open_checked(
-        &format!("redis://app:{app}@{addr}/4"),
-        Some(ConnectionMode::Pooled),
-    )
-    .await;
+    let (store, mut admin) = app_store(4, ConnectionMode::Pooled).await;
     for _ in 0..20 {
         store.contains(&schema("lane"), "probe").await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
