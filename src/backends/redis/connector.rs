@@ -609,6 +609,7 @@ impl RedisConnector {
                 host: host.clone(),
                 port,
                 handshake,
+                db: settings.db,
                 timeout,
             })
         });

@@ -3,7 +3,7 @@
 //!
 //! redis-rs's multiplexed connection hands every command to a driver task over a channel and
 //! the reply back over another. That lets many callers share one socket, but it costs a
-//! lone caller about a tenth of each round trip (BENCHMARKS.md, `examples/redis_layers.rs`).
+//! lone caller up to a tenth of each round trip (BENCHMARKS.md, `examples/redis_layers.rs`).
 //! So in single mode a caller that is alone writes its command on the lane and reads the
 //! reply itself. Callers that are not alone, or find the lane broken or not yet open, use the
 //! shared `ConnectionManager` as before: there, concurrent commands share the server's reads
@@ -51,6 +51,8 @@ pub(crate) struct LaneTarget {
     pub(crate) port: u16,
     /// `AUTH` and `SELECT`, as one pipeline; empty when neither is needed.
     pub(crate) handshake: redis::Pipeline,
+    /// The database `SELECT`ed.
+    pub(crate) db: i64,
     /// The connect and response timeout.
     pub(crate) timeout: Duration,
 }
@@ -248,7 +250,7 @@ impl redis::aio::ConnectionLike for LaneTurn {
     }
 
     fn get_db(&self) -> i64 {
-        0 // not used by the commands that take the lane
+        self.lane.target.db
     }
 }
 
@@ -522,6 +524,7 @@ mod tests {
             host: "127.0.0.1".into(),
             port: 1,
             handshake: redis::pipe(),
+            db: 0,
             timeout: Duration::from_secs(1),
         }));
         assert!(!lane.turn().is_direct());
