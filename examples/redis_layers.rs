@@ -10,7 +10,7 @@
 //! else: the floor for a tokio client); redis-rs's multiplexed connection; its
 //! `ConnectionManager`, with and without a response timeout (ours sets one); and
 //! recordstore's `get_record` (names, connection manager, the direct lane, JSON decoding;
-//! the lane opens in the background on the first call, before the timed chunks). Prints µs per
+//! the lane opens in the background at the second call, before the timed chunks). Prints µs per
 //! operation and each layer's speed relative to the raw tokio socket, overall and as the
 //! median of the per-chunk ratios (each chunk against the raw socket's chunk of the same
 //! round), which the machine's drift between seconds skews less. Last, if `redis-benchmark`

@@ -66,6 +66,9 @@ pub(crate) struct DirectLane {
 }
 
 enum State {
+    /// Never asked for: the first lone caller only marks it wanted, the second opens it, so
+    /// that a one-shot command (`recordstore get`) does not open a socket it will not use.
+    Unused,
     /// Open and free.
     Idle(Socket),
     /// A caller is using it, or it is being opened.
@@ -90,11 +93,11 @@ impl State {
 }
 
 impl DirectLane {
-    /// A closed lane that the first caller opens.
+    /// A lane that opens at the second lone call.
     pub(crate) fn new(target: Arc<LaneTarget>) -> Arc<Self> {
         Arc::new(DirectLane {
             target,
-            state: Mutex::new(State::closed(true)),
+            state: Mutex::new(State::Unused),
             callers: AtomicUsize::new(0),
         })
     }
@@ -120,6 +123,7 @@ impl DirectLane {
         let mut state = self.state();
         match std::mem::replace(&mut *state, State::Busy) {
             State::Idle(socket) => return Some(socket),
+            State::Unused => *state = State::closed(true),
             State::Closed { reopen_at, failed } if Instant::now() >= reopen_at => {
                 // Busy while it opens; outside a runtime it stays closed.
                 match tokio::runtime::Handle::try_current() {
@@ -516,8 +520,8 @@ mod tests {
         }
     }
 
-    /// A lane to a port where nothing listens stays closed, and callers are told to go
-    /// elsewhere rather than waiting.
+    /// A lane to a port where nothing listens stays closed, callers are told to go elsewhere
+    /// rather than wait, and each failed open doubles the wait before the next.
     #[tokio::test]
     async fn an_unreachable_lane_is_skipped() {
         let lane = DirectLane::new(Arc::new(LaneTarget {
@@ -527,9 +531,16 @@ mod tests {
             db: 0,
             timeout: Duration::from_secs(1),
         }));
+        let failures = || match &*lane.state() {
+            State::Closed { failed, .. } => Some(*failed),
+            _ => None,
+        };
+        assert!(!lane.turn().is_direct()); // marks it wanted
+        assert_eq!(failures(), Some(0));
+        assert!(!lane.turn().is_direct()); // starts opening it
+        tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(!lane.turn().is_direct());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(!lane.turn().is_direct());
+        assert_eq!(failures(), Some(1));
         assert!(!lane.is_idle());
     }
 }
