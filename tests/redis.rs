@@ -449,44 +449,6 @@ async fn app_store(db: u8, mode: ConnectionMode) -> (Store, redis::aio::Multiple
     (open_checked(&url, Some(mode)).await, admin)
 }
 
-/// The clients that `CLIENT LIST` shows under the direct lane's name, as `(id, line)`.
-async fn lanes(admin: &mut redis::aio::MultiplexedConnection) -> Vec<(String, String)> {
-    let list: String = redis::cmd("CLIENT")
-        .arg("LIST")
-        .query_async(admin)
-        .await
-        .unwrap();
-    list.lines()
-        .filter(|l| l.split(' ').any(|f| f == "name=recordstore-direct"))
-        .map(|l| {
-            let id = l.split(' ').next().unwrap().trim_start_matches("id=");
-            (id.to_string(), l.to_string())
-        })
-        .collect()
-}
-
-/// Calls `exists` until a direct lane other than `old` shows in `CLIENT LIST` (it opens in
-/// the background), and returns its id and line.
-async fn await_lane(
-    store: &Store,
-    admin: &mut redis::aio::MultiplexedConnection,
-    old: Option<&str>,
-) -> (String, String) {
-    let started = std::time::Instant::now();
-    loop {
-        store.contains(&schema("lane"), "probe").await.unwrap();
-        let found = lanes(admin).await;
-        if let Some(lane) = found.into_iter().find(|(id, _)| Some(id.as_str()) != old) {
-            return lane;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(5),
-            "no direct lane opened"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
 /// Single mode over plain TCP opens a second socket that a lone caller uses without the
 /// multiplexer (the direct lane): it logs in as the URL's user, selects the URL's database,
 /// serves a lone caller's commands, and is replaced when the server drops it, while the

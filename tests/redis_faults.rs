@@ -9,7 +9,7 @@ use recordstore::{
     Document, ErrorKind, Filter, KeyValueStore, KeyValueStoreExt, OpenOptions, RecordKey,
     SchemaName,
 };
-use redis_common::{raw, RedisProcess, DURABLE};
+use redis_common::{await_lane, raw, RedisProcess, DURABLE};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -259,6 +259,10 @@ async fn each_operation_is_one_command_without_ping() {
             .filter_record(SchemaName::new(&sc).unwrap(), &warm)
             .await
             .unwrap();
+        if mode == ConnectionMode::Single {
+            // The direct lane opens in the background; its login is not an operation's.
+            await_lane(&store, &mut admin, None).await;
+        }
         let st = store.clone();
         let sent = commands_of(&mut admin, || async {
             st.insert(&sc, "k", &json!({"v": 1})).await.unwrap()

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use recordstore::connection::ConnectionMode;
-use recordstore::{KeyValueStore, OpenOptions};
+use recordstore::{KeyValueStore, KeyValueStoreExt, OpenOptions};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -180,5 +180,43 @@ impl RedisProcess {
 impl Drop for RedisProcess {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// The clients that `CLIENT LIST` shows under the direct lane's name, as `(id, line)`.
+pub async fn lanes(admin: &mut redis::aio::MultiplexedConnection) -> Vec<(String, String)> {
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query_async(admin)
+        .await
+        .unwrap();
+    list.lines()
+        .filter(|l| l.split(' ').any(|f| f == "name=recordstore-direct"))
+        .map(|l| {
+            let id = l.split(' ').next().unwrap().trim_start_matches("id=");
+            (id.to_string(), l.to_string())
+        })
+        .collect()
+}
+
+/// Calls `exists` until a direct lane other than `old` shows in `CLIENT LIST` (a single-mode
+/// store opens it in the background at its second lone call), and returns its id and line.
+pub async fn await_lane(
+    store: &Arc<dyn KeyValueStore>,
+    admin: &mut redis::aio::MultiplexedConnection,
+    old: Option<&str>,
+) -> (String, String) {
+    let started = Instant::now();
+    loop {
+        store.contains("lane-probe", "probe").await.unwrap();
+        let found = lanes(admin).await;
+        if let Some(lane) = found.into_iter().find(|(id, _)| Some(id.as_str()) != old) {
+            return lane;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no direct lane opened"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
