@@ -57,8 +57,8 @@ async fn layers() {
     let mut mgr = redis::aio::ConnectionManager::new(client.clone())
         .await
         .unwrap();
-    let config =
-        redis::aio::ConnectionManagerConfig::new().set_response_timeout(Duration::from_secs(30));
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_response_timeout(Some(Duration::from_secs(30)));
     let mut mgr_timeout = redis::aio::ConnectionManager::new_with_config(client.clone(), config)
         .await
         .unwrap();

@@ -9,8 +9,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{
-    AsyncConnectionConfig, Client, ConnectionAddr, ConnectionInfo, ProtocolVersion, PushInfo,
-    PushKind, RedisConnectionInfo, RedisError, RedisFuture,
+    AsyncConnectionConfig, Client, ConnectionAddr, ConnectionInfo, IntoConnectionInfo,
+    ProtocolVersion, PushInfo, PushKind, RedisConnectionInfo, RedisError, RedisFuture,
 };
 use std::collections::BTreeMap;
 use std::fmt;
@@ -220,19 +220,23 @@ impl RedisSettings {
         } else {
             ConnectionAddr::Tcp(host.to_string(), port)
         };
-        ConnectionInfo {
-            addr,
-            redis: RedisConnectionInfo {
-                db: self.db,
-                username: self.username.clone(),
-                password: self.password.as_ref().map(|p| p.expose().to_string()),
-                protocol: if self.cluster {
+        let mut redis =
+            RedisConnectionInfo::default()
+                .set_db(self.db)
+                .set_protocol(if self.cluster {
                     ProtocolVersion::RESP2
                 } else {
                     ProtocolVersion::RESP3
-                },
-            },
+                });
+        if let Some(user) = &self.username {
+            redis = redis.set_username(user);
         }
+        if let Some(password) = &self.password {
+            redis = redis.set_password(password.expose());
+        }
+        addr.into_connection_info()
+            .expect("a TCP address is always a connection info")
+            .set_redis_settings(redis)
     }
 
     /// `host:port`, or every node of a cluster, for messages.
@@ -363,7 +367,7 @@ impl RedisConnection {
             let mut cursor = 0;
             loop {
                 let reply = self.send_to(node.as_ref(), &scan(cursor)).await?;
-                let (next, keys): (u64, Vec<String>) = redis::from_owned_redis_value(reply)?;
+                let (next, keys): (u64, Vec<String>) = redis::from_redis_value(reply)?;
                 found.extend(keys);
                 if next == 0 {
                     break;
@@ -381,7 +385,7 @@ impl RedisConnection {
         cmd: &redis::Cmd,
     ) -> std::result::Result<redis::Value, RedisError> {
         if let (Some(node), Inner::Cluster(c)) = (node, &mut self.inner) {
-            return c.route_command(cmd, node.clone()).await;
+            return c.route_command(cmd.clone(), node.clone()).await;
         }
         cmd.query_async(self).await
     }
@@ -394,26 +398,26 @@ async fn cluster_masters(
 ) -> std::result::Result<Vec<(String, u16)>, RedisError> {
     let reply = c
         .route_command(
-            &redis::cmd("CLUSTER").arg("SLOTS").clone(),
+            redis::cmd("CLUSTER").arg("SLOTS").clone(),
             RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
         )
         .await?;
-    let ranges: Vec<redis::Value> = redis::from_owned_redis_value(reply)?;
+    let ranges: Vec<redis::Value> = redis::from_redis_value(reply)?;
     let mut masters = Vec::new();
     for range in ranges {
-        let fields: Vec<redis::Value> = redis::from_owned_redis_value(range)?;
+        let fields: Vec<redis::Value> = redis::from_redis_value(range)?;
         let Some(master) = fields.into_iter().nth(2) else {
             continue;
         };
-        let mut node = redis::from_owned_redis_value::<Vec<redis::Value>>(master)?.into_iter();
+        let mut node = redis::from_redis_value::<Vec<redis::Value>>(master)?.into_iter();
         let (Some(host), Some(port)) = (node.next(), node.next()) else {
             return Err(RedisError::from((
-                redis::ErrorKind::TypeError,
+                redis::ErrorKind::UnexpectedReturnType,
                 "a CLUSTER SLOTS entry without the master's host and port",
             )));
         };
-        let host: String = redis::from_owned_redis_value(host)?;
-        let port: u16 = redis::from_owned_redis_value(port)?;
+        let host: String = redis::from_redis_value(host)?;
+        let port: u16 = redis::from_redis_value(port)?;
         if !masters.contains(&(host.clone(), port)) {
             masters.push((host, port));
         }
@@ -495,7 +499,7 @@ enum Target {
 /// renamed away), so that RESP2 may work.
 fn hello_unsupported(e: &RedisError) -> bool {
     e.kind() == redis::ErrorKind::RESP3NotSupported
-        || (e.kind() == redis::ErrorKind::ResponseError
+        || (e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError)
             && e.detail().is_some_and(|d| {
                 d.to_ascii_lowercase().contains("unknown command") && d.contains("HELLO")
             }))
@@ -584,8 +588,11 @@ impl RedisConnector {
         } else {
             let (h, p) = &settings.nodes[0];
             let info = settings.connection_info(h, *p);
-            let mut info2 = info.clone();
-            info2.redis.protocol = ProtocolVersion::RESP2;
+            let resp2 = info
+                .redis_settings()
+                .clone()
+                .set_protocol(ProtocolVersion::RESP2);
+            let info2 = info.clone().set_redis_settings(resp2);
             Target::Server {
                 resp3: open(info).map_err(invalid)?,
                 resp2: open(info2).map_err(invalid)?,
@@ -667,8 +674,8 @@ impl RedisConnector {
             // No retries inside the manager's first connect: our ConnectorManager retries
             // within connection_timeout, and a refused connection must fail fast.
             let mut config = ConnectionManagerConfig::new()
-                .set_connection_timeout(t)
-                .set_response_timeout(t)
+                .set_connection_timeout(Some(t))
+                .set_response_timeout(Some(t))
                 .set_number_of_retries(0);
             if notices {
                 config = config.set_push_sender(sender);
@@ -681,8 +688,8 @@ impl RedisConnector {
             })
         } else {
             let mut config = AsyncConnectionConfig::new()
-                .set_connection_timeout(t)
-                .set_response_timeout(t);
+                .set_connection_timeout(Some(t))
+                .set_response_timeout(Some(t));
             if notices {
                 config = config.set_push_sender(sender);
             }
@@ -775,7 +782,7 @@ impl Connector for RedisConnector {
 /// retried where safe and never read as "not found"; refused credentials are `Auth`; the rest
 /// is `Backend`, temporary when the server says so (loading, cluster down, try again).
 pub(crate) fn map_error(e: RedisError, address: &str, what: &str) -> Error {
-    use redis::ErrorKind as K;
+    use redis::{ErrorKind as K, ServerErrorKind as S};
     let code = e.code().unwrap_or("").to_string();
     if e.kind() == K::AuthenticationFailed
         || matches!(code.as_str(), "NOAUTH" | "WRONGPASS" | "NOPERM")
@@ -816,17 +823,15 @@ pub(crate) fn map_error(e: RedisError, address: &str, what: &str) -> Error {
             source: Some(Box::new(e)),
         };
     }
-    // BUSY: a script is running; READONLY: a failover demoted the node.
+    // BUSY: a script is running; READONLY: a failover demoted the node. Parse: the reply is
+    // not RESP or not the shape the command answers (the redis crate has one kind for both),
+    // which on a well-behaved server means the connection lost its place: replace it.
     let temporary = matches!(code.as_str(), "BUSY" | "READONLY")
         || matches!(
             e.kind(),
-            K::BusyLoadingError
-                | K::TryAgain
-                | K::ClusterDown
-                | K::MasterDown
-                | K::ParseError
-                | K::Moved
-                | K::Ask
+            K::Server(
+                S::BusyLoading | S::TryAgain | S::ClusterDown | S::MasterDown | S::Moved | S::Ask
+            ) | K::Parse
         );
     Error::Backend {
         backend: "redis",

@@ -185,7 +185,7 @@ impl LaneTurn {
     ) -> Result<Vec<Value>, RedisError> {
         let Some(socket) = self.socket.as_mut() else {
             return Err(RedisError::from((
-                redis::ErrorKind::ClientError,
+                redis::ErrorKind::Client,
                 "this turn does not hold the direct lane",
             )));
         };
@@ -330,7 +330,7 @@ impl Io {
 
 fn protocol_error(why: String) -> RedisError {
     RedisError::from((
-        redis::ErrorKind::ParseError,
+        redis::ErrorKind::Parse,
         "the server's reply is not RESP",
         why,
     ))

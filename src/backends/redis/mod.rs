@@ -239,7 +239,7 @@ impl RedisStore {
                     .await?;
                 if out.is_empty() {
                     return Err(RedisError::from((
-                        redis::ErrorKind::TypeError,
+                        redis::ErrorKind::UnexpectedReturnType,
                         "the filter script returned no cursor",
                     )));
                 }
