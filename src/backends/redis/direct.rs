@@ -45,6 +45,10 @@ pub(crate) const LANE_NAME: &str = "recordstore-direct";
 /// The longest bulk string accepted in a reply (Redis's own `proto-max-bulk-len` default).
 const MAX_BULK: usize = 512 * 1024 * 1024;
 
+/// The longest line (a simple string, an error, a length) accepted before its CRLF, so that a
+/// peer that never ends a line cannot grow the buffer without bound.
+const MAX_LINE: usize = 1024 * 1024;
+
 /// Where the lane connects and how it logs in.
 pub(crate) struct LaneTarget {
     pub(crate) host: String,
@@ -356,6 +360,9 @@ fn frame_len(buf: &[u8]) -> Result<Frame, String> {
             return Ok(Frame::Partial { need: pos + 1 });
         };
         let Some(nl) = buf[pos..].iter().position(|&b| b == b'\n') else {
+            if buf.len() - pos > MAX_LINE {
+                return Err(format!("a line of over {MAX_LINE} bytes at byte {pos}"));
+            }
             return Ok(Frame::Partial {
                 need: buf.len() + 1,
             });
@@ -518,6 +525,9 @@ mod tests {
         ] {
             assert!(frame_len(bad).is_err(), "{bad:?}");
         }
+        let endless = [b"+".as_slice(), &vec![b'x'; MAX_LINE + 1]].concat();
+        assert!(frame_len(&endless).is_err());
+        assert!(frame_len(&endless[..MAX_LINE]).is_ok());
     }
 
     /// A lane to a port where nothing listens stays closed, callers are told to go elsewhere
