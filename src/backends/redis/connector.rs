@@ -323,12 +323,12 @@ impl RedisConnection {
             .is_none_or(|a| a.load(Ordering::Acquire))
     }
 
-    /// A turn on the direct lane, if this connection has one: for plain commands and
-    /// pipelines of them, not scripts or scans (see [`super::direct`]). Send on the turn if it
-    /// [`is_direct`](LaneTurn::is_direct), else on this connection, and keep the turn until
-    /// the reply is in.
-    pub(crate) fn lane_turn(&self) -> Option<LaneTurn> {
-        Some(self.lane.as_ref()?.turn())
+    /// This connection for plain commands and pipelines of them, not scripts or scans: it
+    /// sends on the direct lane when the caller is alone and the lane open, else as usual (see
+    /// [`super::direct`]). One per call: it counts the caller until it is dropped.
+    pub(crate) fn plain_commands(&mut self) -> PlainCommands<'_> {
+        let turn = self.lane.as_ref().map(|lane| lane.turn());
+        PlainCommands { conn: self, turn }
     }
 
     /// The names of the hashes matching `pattern`, by `SCAN`: on the server, or on every
@@ -467,6 +467,37 @@ impl redis::aio::ConnectionLike for RedisConnection {
             Inner::Multiplexed(c) => c.get_db(),
             Inner::Cluster(c) => c.get_db(),
         }
+    }
+}
+
+/// A [`RedisConnection`] for one plain command or pipeline ([`RedisConnection::plain_commands`]).
+pub(crate) struct PlainCommands<'a> {
+    conn: &'a mut RedisConnection,
+    turn: Option<LaneTurn>,
+}
+
+impl redis::aio::ConnectionLike for PlainCommands<'_> {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> RedisFuture<'a, redis::Value> {
+        match self.turn.as_mut().filter(|t| t.is_direct()) {
+            Some(lane) => lane.req_packed_command(cmd),
+            None => self.conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<redis::Value>> {
+        match self.turn.as_mut().filter(|t| t.is_direct()) {
+            Some(lane) => lane.req_packed_commands(cmd, offset, count),
+            None => self.conn.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        self.conn.get_db()
     }
 }
 

@@ -180,11 +180,7 @@ impl RedisStore {
         cmd: &redis::Cmd,
     ) -> Result<T> {
         self.run(idempotency, what, |mut c| async move {
-            let mut turn = c.lane_turn();
-            match turn.as_mut().filter(|t| t.is_direct()) {
-                Some(lane) => cmd.query_async(lane).await,
-                None => cmd.query_async(&mut c).await,
-            }
+            cmd.query_async(&mut c.plain_commands()).await
         })
         .await
     }
@@ -197,11 +193,7 @@ impl RedisStore {
         pipe: &redis::Pipeline,
     ) -> Result<T> {
         self.run(idempotency, what, |mut c| async move {
-            let mut turn = c.lane_turn();
-            match turn.as_mut().filter(|t| t.is_direct()) {
-                Some(lane) => pipe.query_async(lane).await,
-                None => pipe.query_async(&mut c).await,
-            }
+            pipe.query_async(&mut c.plain_commands()).await
         })
         .await
     }
