@@ -16,7 +16,9 @@
 //! round), which the machine's drift between seconds skews less. Last, if `redis-benchmark`
 //! is installed, three clients alternate with `redis-benchmark -c 1 -t set,get -d 200` for
 //! nine rounds: the raw tokio socket (the ceiling for any tokio client), the
-//! `ConnectionManager` with a timeout (the client, bare) and `get_record`.
+//! `ConnectionManager` with a timeout (the client, bare) and `get_record`. It also
+//! prints the CPU time of a call's own work with no I/O (decoding and encoding the record,
+//! building and packing the command).
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -39,7 +41,9 @@ fn main() {
 
 #[cfg(feature = "redis")]
 async fn layers() {
-    use recordstore::{KeyValueStore, KeyValueStoreExt, OpenOptions, RecordKey, SchemaName};
+    use recordstore::{
+        Document, KeyValueStore, KeyValueStoreExt, OpenOptions, RecordKey, SchemaName,
+    };
     use std::time::{Duration, Instant};
 
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -71,15 +75,46 @@ async fn layers() {
     });
     let _ = store.delete(schema, key).await;
     store.insert(schema, key, &record).await.unwrap();
-    let stored_len = store
+    let doc = store
         .get_record(
             SchemaName::new(schema).unwrap(),
             RecordKey::new(key).unwrap(),
         )
         .await
-        .unwrap()
-        .to_json()
-        .len();
+        .unwrap();
+    let text = doc.to_json();
+    let stored_len = text.len();
+
+    // The work of a call with no I/O at all, to set beside a round trip's µs.
+    let cpu_ns = |work: &mut dyn FnMut()| {
+        let n = 100_000;
+        let started = Instant::now();
+        for _ in 0..n {
+            work();
+        }
+        started.elapsed().as_secs_f64() * 1e9 / f64::from(n)
+    };
+    use std::hint::black_box;
+    let no_io = [
+        (
+            "decoding the record",
+            cpu_ns(&mut || {
+                black_box(
+                    Document::decode_stored(black_box(text.as_bytes()), schema, key).unwrap(),
+                );
+            }),
+        ),
+        (
+            "encoding it",
+            cpu_ns(&mut || drop(black_box(doc.to_json()))),
+        ),
+        (
+            "building and packing HGET",
+            cpu_ns(&mut || {
+                black_box(redis::cmd("HGET").arg(schema).arg(key).get_packed_command());
+            }),
+        ),
+    ];
 
     let mut blocking = std::net::TcpStream::connect(addr.as_str()).unwrap();
     blocking.set_nodelay(true).unwrap();
@@ -209,6 +244,11 @@ async fn layers() {
             r[r.len() / 2]
         );
     }
+    let shown: Vec<String> = no_io
+        .iter()
+        .map(|(what, ns)| format!("{what} {ns:.0} ns"))
+        .collect();
+    println!("work per call with no I/O: {}", shown.join(", "));
     for (name, mut r) in racers.iter().zip(against_rb) {
         if r.is_empty() {
             break;
