@@ -9,9 +9,9 @@
 //! `{base}/{i}.json`; then open and read each file fully. The base directory is deleted
 //! first. Prints `op\tN\tseconds\tops_per_sec` for `insert` and `get`.
 
-// The same allocator as the recordstore CLI, so that the comparison is of the layers alone.
 mod common;
 
+// The same allocator as the recordstore CLI, so that the comparison is of the layers alone.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
