@@ -3,7 +3,7 @@
 
 usage: scripts/bench.py [SECTION ...]   (default: every section whose servers answer)
 sections: memory sqlite modes redis redis-modes hdfs
-Needs: target/release/recordstore and examples (cargo build --release --examples), the peer
+Needs: target/release/recordstore and examples (cargo build --release -p recordstore --examples), the peer
 (../shared/peer/setup.sh into .peer-venv), redis-benchmark, and the servers of scripts/test
 (scripts/start-redis.sh, scripts/start-hdfs.sh) for the redis and hdfs sections.
 Each figure is the median of ROUNDS runs; ours and the baseline alternate so that both see
