@@ -120,8 +120,9 @@ struct Cluster {
 
 impl Cluster {
     fn script(name: &str) -> PathBuf {
+        // The workspace root holds scripts/; this crate sits two levels below it.
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("scripts")
+            .join("../../scripts")
             .join(name)
     }
 
