@@ -1,8 +1,9 @@
 //! The HDFS connector (seed: `HDFSConnector`): NameNode host, port and user name, over the
 //! native RPC protocol or WebHDFS.
 
-use super::fs::{FsError, HdfsConnection, Transported};
+use super::fs::{HdfsConnection, Transported};
 use super::native::NativeFs;
+use super::transport::FsError;
 use super::webhdfs::WebHdfs;
 use crate::connection::{ConnectionMode, Connector, ConnectorConfig};
 use crate::error::{Error, Result};

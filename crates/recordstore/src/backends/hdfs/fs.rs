@@ -1,72 +1,12 @@
-//! The few file-system operations the store needs, over either transport, with one error
-//! vocabulary.
+//! [`HdfsConnection`]: the store's file system over either transport, each call bounded by a
+//! timeout. It sits above both transports; what they share is in `transport.rs`, below them.
 
 use super::native::NativeFs;
+use super::transport::{FileSystem, FsError};
 use super::webhdfs::WebHdfs;
 use crate::error::Error;
 use std::future::Future;
 use std::time::Duration;
-
-/// The outcome of a file-system call, before the store adds the schema and key.
-#[derive(Debug)]
-pub(crate) enum FsError {
-    /// The NameNode answered that the path does not exist.
-    NotFound,
-    /// The NameNode answered that the path exists (or is being created by another client).
-    Exists,
-    /// Anything else, already mapped (connection, timeout, auth, backend).
-    Failed(Error),
-}
-
-impl FsError {
-    /// The error for a path that was expected to exist or not; `NotFound`/`Exists` become
-    /// the given fallbacks.
-    pub(crate) fn into_error(
-        self,
-        not_found: impl FnOnce() -> Error,
-        exists: impl FnOnce() -> Error,
-    ) -> Error {
-        match self {
-            FsError::NotFound => not_found(),
-            FsError::Exists => exists(),
-            FsError::Failed(e) => e,
-        }
-    }
-}
-
-/// Maps a Java exception name (short, e.g. `FileNotFoundException`) from either transport.
-pub(crate) fn remote_exception(backend: &'static str, exception: &str, message: &str) -> FsError {
-    match exception {
-        "FileNotFoundException" => FsError::NotFound,
-        "FileAlreadyExistsException" | "AlreadyBeingCreatedException" => FsError::Exists,
-        "AccessControlException"
-        | "SecurityException"
-        | "AuthorizationException"
-        | "InvalidToken"
-        | "SecretManager$InvalidToken" => FsError::Failed(Error::Auth {
-            backend,
-            message: message.to_string(),
-        }),
-        // The NameNode is starting, failing over or busy: trying again later can work.
-        "SafeModeException"
-        | "RetriableException"
-        | "StandbyException"
-        | "ObserverRetryOnActiveException"
-        | "ServerTooBusyException"
-        | "NotReplicatedYetException" => FsError::Failed(Error::Backend {
-            backend,
-            message: message.to_string(),
-            temporary: true,
-            source: None,
-        }),
-        _ => FsError::Failed(Error::Backend {
-            backend,
-            message: message.to_string(),
-            temporary: false,
-            source: None,
-        }),
-    }
-}
 
 /// One connection to HDFS, over either transport. Cheap to clone: clones share the client.
 #[derive(Clone, Debug)]
@@ -155,39 +95,5 @@ impl HdfsConnection {
     /// Deletes a file; `false` if there was none.
     pub(crate) async fn delete(&self, path: &str) -> Result<bool, FsError> {
         dispatch!(self, format!("delete {path}"), c => c.delete(path))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ErrorKind;
-
-    #[test]
-    fn java_exceptions_map_to_our_errors() {
-        let kind = |ex: &str| match remote_exception("hdfs", ex, "m") {
-            FsError::NotFound => "not found".to_string(),
-            FsError::Exists => "exists".to_string(),
-            FsError::Failed(e) => format!("{:?} {}", e.kind(), e.is_temporary()),
-        };
-        assert_eq!(kind("FileNotFoundException"), "not found");
-        assert_eq!(kind("FileAlreadyExistsException"), "exists");
-        assert_eq!(kind("AlreadyBeingCreatedException"), "exists");
-        assert_eq!(
-            kind("AccessControlException"),
-            format!("{:?} false", ErrorKind::Auth)
-        );
-        assert_eq!(
-            kind("SafeModeException"),
-            format!("{:?} true", ErrorKind::Backend)
-        );
-        assert_eq!(
-            kind("StandbyException"),
-            format!("{:?} true", ErrorKind::Backend)
-        );
-        assert_eq!(
-            kind("ParentNotDirectoryException"),
-            format!("{:?} false", ErrorKind::Backend)
-        );
     }
 }

@@ -33,6 +33,7 @@ mod connector;
 mod fs;
 pub mod layout;
 mod native;
+mod transport;
 mod webhdfs;
 
 pub use connector::{default_user, HdfsConnector, Transport};
@@ -46,15 +47,15 @@ use crate::document::Document;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::names::{RecordKey, SchemaName};
-use crate::open::OpenOptions;
+use crate::options::OpenOptions;
 use crate::store::{per_item, KeyValueStore, KeyedDocument};
 use async_trait::async_trait;
-use fs::FsError;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use layout::Entry;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+use transport::FsError;
 
 use Idempotency::{Idempotent, NotIdempotent};
 
@@ -241,7 +242,7 @@ async fn write_temp(
 
 /// Splits a store URL into a connector and a base path.
 fn parse_url(url: &str, options: &OpenOptions) -> Result<(HdfsConnector, String)> {
-    let shown = crate::open::redact_url(url);
+    let shown = crate::options::redact_url(url);
     let parsed =
         url::Url::parse(url).map_err(|e| Error::invalid(format!("bad HDFS URL {shown:?}: {e}")))?;
     let transport = match parsed.scheme() {

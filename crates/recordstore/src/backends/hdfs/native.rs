@@ -1,6 +1,6 @@
 //! The native transport: HDFS's own RPC protocol through the `hdfs-native` crate.
 
-use super::fs::FsError;
+use super::transport::{FileSystem, FsError};
 use crate::error::Error;
 use bytes::Bytes;
 use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
@@ -57,8 +57,10 @@ impl NativeFs {
     fn map(&self, op: &str, path: &str, e: HdfsError) -> FsError {
         map_error(&self.addr, op, path, e)
     }
+}
 
-    pub(crate) async fn exists(&self, path: &str) -> Result<bool, FsError> {
+impl FileSystem for NativeFs {
+    async fn exists(&self, path: &str) -> Result<bool, FsError> {
         match self.client.get_file_info(path).await {
             Ok(_) => Ok(true),
             Err(e) => match self.map("stat", path, e) {
@@ -68,7 +70,7 @@ impl NativeFs {
         }
     }
 
-    pub(crate) async fn list(&self, dir: &str, dirs: bool) -> Result<Vec<String>, FsError> {
+    async fn list(&self, dir: &str, dirs: bool) -> Result<Vec<String>, FsError> {
         let statuses = self
             .client
             .list_status(dir, false)
@@ -84,7 +86,7 @@ impl NativeFs {
             .collect())
     }
 
-    pub(crate) async fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+    async fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
         let mut reader = self
             .client
             .read(path)
@@ -113,12 +115,7 @@ impl NativeFs {
     }
 
     /// Creates a new file (never overwriting) with `data`, and closes it.
-    pub(crate) async fn create(
-        &self,
-        path: &str,
-        data: Vec<u8>,
-        create_parent: bool,
-    ) -> Result<(), FsError> {
+    async fn create(&self, path: &str, data: Vec<u8>, create_parent: bool) -> Result<(), FsError> {
         let options = WriteOptions::default()
             .overwrite(false)
             .create_parent(create_parent);
@@ -135,12 +132,7 @@ impl NativeFs {
         written.map_err(|e| self.map("write", path, e))
     }
 
-    pub(crate) async fn rename(
-        &self,
-        src: &str,
-        dst: &str,
-        overwrite: bool,
-    ) -> Result<(), FsError> {
+    async fn rename(&self, src: &str, dst: &str, overwrite: bool) -> Result<(), FsError> {
         self.client
             .rename(src, dst, overwrite)
             .await
@@ -148,7 +140,7 @@ impl NativeFs {
     }
 
     /// Deletes a file; `false` if there was none.
-    pub(crate) async fn delete(&self, path: &str) -> Result<bool, FsError> {
+    async fn delete(&self, path: &str) -> Result<bool, FsError> {
         match self.client.delete(path, false).await {
             Ok(done) => Ok(done),
             Err(e) => match self.map("delete", path, e) {
@@ -174,7 +166,11 @@ fn map_error(addr: &str, op: &str, path: &str, e: HdfsError) -> FsError {
         HdfsError::RPCError(class, text) | HdfsError::FatalRPCError(class, text) => {
             let short = class.rsplit('.').next().unwrap_or(&class).to_string();
             let first_line = text.lines().next().unwrap_or_default().to_string();
-            super::fs::remote_exception("hdfs", &short, &msg(&format!("{short}: {first_line}")))
+            super::transport::remote_exception(
+                "hdfs",
+                &short,
+                &msg(&format!("{short}: {first_line}")),
+            )
         }
         HdfsError::SASLError(_) | HdfsError::GSSAPIError(..) | HdfsError::NoSASLMechanism => {
             FsError::Failed(Error::Auth {

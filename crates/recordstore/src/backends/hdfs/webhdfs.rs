@@ -4,7 +4,7 @@
 //! and the data goes to (or comes from) that address. Redirects are followed here, by hand,
 //! so the body is sent only to the DataNode and errors of each step are read separately.
 
-use super::fs::{remote_exception, FsError};
+use super::transport::{remote_exception, FileSystem, FsError};
 use crate::error::Error;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::{Method, Response, StatusCode};
@@ -228,8 +228,10 @@ impl WebHdfs {
             })
         })
     }
+}
 
-    pub(crate) async fn exists(&self, path: &str) -> Result<bool, FsError> {
+impl FileSystem for WebHdfs {
+    async fn exists(&self, path: &str) -> Result<bool, FsError> {
         let resp = self.call(Method::GET, path, "GETFILESTATUS", &[]).await?;
         match self.check(resp, "GETFILESTATUS", path, false).await {
             Ok(_) => Ok(true),
@@ -238,7 +240,7 @@ impl WebHdfs {
         }
     }
 
-    pub(crate) async fn list(&self, dir: &str, dirs: bool) -> Result<Vec<String>, FsError> {
+    async fn list(&self, dir: &str, dirs: bool) -> Result<Vec<String>, FsError> {
         let resp = self.call(Method::GET, dir, "LISTSTATUS", &[]).await?;
         let resp = self.check(resp, "LISTSTATUS", dir, false).await?;
         let listing: Listing = self.read_json(resp, "LISTSTATUS", dir).await?;
@@ -251,7 +253,7 @@ impl WebHdfs {
             .collect())
     }
 
-    pub(crate) async fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+    async fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
         let resp = self.call(Method::GET, path, "OPEN", &[]).await?;
         let resp = self.check(resp, "OPEN", path, true).await?;
         let resp = if resp.status() == StatusCode::TEMPORARY_REDIRECT {
@@ -273,12 +275,7 @@ impl WebHdfs {
         Ok(body.to_vec())
     }
 
-    pub(crate) async fn create(
-        &self,
-        path: &str,
-        data: Vec<u8>,
-        create_parent: bool,
-    ) -> Result<(), FsError> {
+    async fn create(&self, path: &str, data: Vec<u8>, create_parent: bool) -> Result<(), FsError> {
         let create_parent = if create_parent { "true" } else { "false" };
         let params = [("overwrite", "false"), ("createparent", create_parent)];
         let resp = self.call(Method::PUT, path, "CREATE", &params).await?;
@@ -311,12 +308,7 @@ impl WebHdfs {
     /// Renames with `rename2` semantics: `renameoptions=NONE` makes the NameNode refuse an
     /// existing destination (FileAlreadyExistsException) instead of answering `false` or
     /// moving the file into a directory of that name, as the old rename does.
-    pub(crate) async fn rename(
-        &self,
-        src: &str,
-        dst: &str,
-        overwrite: bool,
-    ) -> Result<(), FsError> {
+    async fn rename(&self, src: &str, dst: &str, overwrite: bool) -> Result<(), FsError> {
         let option = if overwrite { "OVERWRITE" } else { "NONE" };
         let params = [("destination", dst), ("renameoptions", option)];
         let resp = self.call(Method::PUT, src, "RENAME", &params).await?;
@@ -324,7 +316,7 @@ impl WebHdfs {
         Ok(())
     }
 
-    pub(crate) async fn delete(&self, path: &str) -> Result<bool, FsError> {
+    async fn delete(&self, path: &str) -> Result<bool, FsError> {
         let resp = self
             .call(Method::DELETE, path, "DELETE", &[("recursive", "false")])
             .await?;
