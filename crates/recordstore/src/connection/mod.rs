@@ -16,6 +16,7 @@ mod config;
 mod factory;
 mod manager;
 mod pooled;
+mod retry;
 mod single;
 mod stats;
 

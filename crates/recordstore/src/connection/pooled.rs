@@ -3,7 +3,7 @@
 //! `min_idle`, the real cause of an acquisition timeout, and never reusing a connection
 //! whose operation broke or was cancelled.
 
-use super::manager::connect_with_retry;
+use super::retry::connect_with_retry;
 use super::stats::Counters;
 use super::{Connector, ManagerStats, PoolOptions};
 use crate::error::{Error, Result};

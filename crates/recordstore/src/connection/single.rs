@@ -1,6 +1,6 @@
 //! [`SingleConnectorManager`]: one shared connection (seed: `SingleConnectorManager`).
 
-use super::manager::connect_with_retry;
+use super::retry::connect_with_retry;
 use super::stats::Counters;
 use super::{Connector, ManagerStats, PoolOptions};
 use crate::error::{Error, Result};
