@@ -6,7 +6,9 @@
 //!
 //! - A field is a dotted path (`meta.tag`) into nested objects.
 //! - A condition on a field that the record does not have is false, whatever the lookup
-//!   (`__ne` and `__isnull` included): an unknown field matches nothing.
+//!   (`__ne` included): an unknown field matches nothing. The one exception is Django's rule
+//!   for JSON keys: `__isnull=true` holds when the field is null *or missing* (a path through
+//!   a non-object is missing too), and `__isnull=false` only when it is present and not null.
 //! - Numbers compare by value (`1 == 1.0`). Ordering lookups (`gt`, `gte`, `lt`, `lte`) compare
 //!   two numbers or two strings; any other pair is false.
 //! - `contains` is a substring test on strings and a membership test on arrays.
@@ -43,7 +45,8 @@ pub enum Lookup {
     StartsWith,
     /// `field__endswith=suffix` on strings.
     EndsWith,
-    /// `field__isnull=true|false`: the field is (or is not) JSON null.
+    /// `field__isnull=true|false`: as in Django, `true` when the field is JSON null or missing,
+    /// `false` when it is present and not null.
     IsNull,
 }
 
@@ -124,7 +127,8 @@ impl Condition {
     /// Whether a document satisfies this condition.
     pub fn matches(&self, doc: &Document) -> bool {
         match doc.lookup(&self.path) {
-            None => false,
+            // Django: a missing key "is null"; every other lookup on it is false.
+            None => self.lookup == Lookup::IsNull && self.value == Value::Bool(true),
             Some(field) => eval(self.lookup, field, &self.value),
         }
     }
@@ -392,12 +396,24 @@ mod tests {
         for arg in [
             "x=1",
             "x__ne=1",
-            "x__isnull=true",
             "x__isnull=false",
             "n.deeper=1",
+            "n.deeper__isnull=false",
         ] {
             assert!(!m(arg, d.clone()), "{arg}");
         }
+    }
+
+    #[test]
+    fn isnull_follows_django() {
+        // true: null or missing (also through a non-object); false: present and not null.
+        let null = json!({"v": null});
+        let one = json!({"v": 1, "n": 5});
+        let missing = json!({"w": 1});
+        assert!(m("v__isnull=true", null.clone()) && !m("v__isnull=false", null));
+        assert!(!m("v__isnull=true", one.clone()) && m("v__isnull=false", one.clone()));
+        assert!(m("v__isnull=true", missing.clone()) && !m("v__isnull=false", missing));
+        assert!(m("n.deeper__isnull=true", one));
     }
 
     #[test]

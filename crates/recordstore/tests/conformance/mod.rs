@@ -83,7 +83,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $open;
             insert_then_get, insert_existing_is_already_exists, update_semantics,
             delete_semantics, get_missing_is_not_found, count_semantics, exists_semantics,
-            filter_missing_schema_is_empty, filter_lookups_match_the_model,
+            filter_missing_schema_is_empty, filter_lookups_match_the_model, isnull_follows_django,
             records_must_be_objects, bad_names_are_rejected_and_change_nothing,
             unusual_keys_round_trip, schemas_are_isolated, concurrent_inserts_one_winner,
             cancelled_calls_never_mix_answers, batches, save_reload_and_typed_records,
@@ -261,6 +261,10 @@ fn filter_cases() -> Vec<Vec<&'static str>> {
         vec!["nope=1"],
         vec!["nope__ne=1"],
         vec!["nope__isnull=true"],
+        vec!["nope__isnull=false"],
+        vec!["meta.tag__isnull=true"],
+        vec!["meta.tag.deeper__isnull=true"],
+        vec!["v.a__isnull=true"],
         vec!["meta.tag.deeper=x"],
         vec!["i__gte=3", "i__lt=6"],
     ]
@@ -293,6 +297,35 @@ pub async fn filter_lookups_match_the_model(store: Store) {
             );
         }
     }
+}
+
+/// Django's `isnull` on JSON keys, stated outright (the model above could be wrong too):
+/// `true` matches null and missing fields, `false` only present, non-null ones.
+pub async fn isnull_follows_django(store: Store) {
+    let sc = schema("isnull");
+    let rows = [
+        ("null", json!({"v": null})),
+        ("one", json!({"v": 1})),
+        ("missing", json!({"w": 1})),
+        ("nested_null", json!({"v": {"t": null}})),
+        ("nested_one", json!({"v": {"t": 1}})),
+    ];
+    for (key, v) in &rows {
+        store.insert(&sc, key, v).await.unwrap();
+    }
+    let keys = |args: &[&str]| Filter::parse_args(args).unwrap();
+    let got = filtered_keys(&*store, &sc, &keys(&["v__isnull=true"])).await;
+    assert_eq!(got, ["missing", "null"], "v__isnull=true");
+    let got = filtered_keys(&*store, &sc, &keys(&["v__isnull=false"])).await;
+    assert_eq!(got, ["nested_null", "nested_one", "one"], "v__isnull=false");
+    let got = filtered_keys(&*store, &sc, &keys(&["v.t__isnull=true"])).await;
+    assert_eq!(
+        got,
+        ["missing", "nested_null", "null", "one"],
+        "v.t__isnull=true"
+    );
+    let got = filtered_keys(&*store, &sc, &keys(&["v.t__isnull=false"])).await;
+    assert_eq!(got, ["nested_one"], "v.t__isnull=false");
 }
 
 pub async fn records_must_be_objects(store: Store) {

@@ -220,7 +220,10 @@ local function keep(raw)
   if not ok or type(doc) ~= 'table' then return true end
   for _, c in ipairs(conds) do
     local f = lookup(doc, c[1])
-    if f == nil or eval(c[2], f, c[3]) == false then
+    if f == nil then
+      -- Django: a missing field is null, so only isnull=true holds.
+      if not (c[2] == 'isnull' and c[3] == true) then return suspicious_fast(raw) end
+    elseif eval(c[2], f, c[3]) == false then
       return suspicious_fast(raw)
     end
   end

@@ -99,7 +99,8 @@ fn condition(c: &Condition, out: &mut Pushdown) {
         },
         Lookup::IsNull => {
             if c.value() == &Value::Bool(true) {
-                format!("{ty} = 'null'")
+                // Django: null or missing (json_type is SQL NULL for a missing path).
+                format!("({ty} IS NULL OR {ty} = 'null')")
             } else {
                 format!("({exists} AND {ty} != 'null')")
             }
