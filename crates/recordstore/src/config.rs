@@ -16,7 +16,7 @@
 
 use crate::connection::{ConnectionMode, PoolOptions, RetryOptions, Secret};
 use crate::error::{Error, Result};
-use crate::open::{redact_url, OpenOptions, DEFAULT_URL};
+use crate::options::{is_secret_name, redact_url, OpenOptions, DEFAULT_URL};
 use crate::store::KeyValueStore;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -75,14 +75,6 @@ const KEYS: &[&str] = &[
 /// Keys of `CONNECTOR_CONFIG` that also have an environment variable
 /// (`RECORDSTORE_HOST`, …).
 const CONNECTOR_KEYS: &[&str] = &["host", "port", "username", "password", "db"];
-
-/// Extras whose values are secret: never printed.
-pub(crate) fn is_secret_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    ["password", "secret", "token"]
-        .iter()
-        .any(|s| n.contains(s))
-}
 
 /// Everything needed to open a store: the URL and the [`OpenOptions`].
 ///

@@ -40,6 +40,7 @@
 #![warn(missing_docs)]
 
 pub mod backends;
+mod blocking;
 pub mod config;
 pub mod connection;
 mod document;
@@ -47,13 +48,16 @@ mod error;
 pub mod filter;
 pub mod names;
 mod open;
+mod options;
 mod record;
 mod store;
 
+pub use blocking::BlockingStore;
 pub use document::Document;
 pub use error::{BoxError, Error, ErrorKind, Result, RetryMethod};
 pub use filter::{Condition, Filter, Lookup};
 pub use names::{RecordKey, SchemaName};
-pub use open::{open, open_with, redact_url, supported_schemes, OpenOptions, DEFAULT_URL};
+pub use open::{open, open_with, supported_schemes};
+pub use options::{redact_url, OpenOptions, DEFAULT_URL};
 pub use record::Record;
-pub use store::{BlockingStore, KeyValueStore, KeyValueStoreExt, KeyedDocument};
+pub use store::{KeyValueStore, KeyValueStoreExt, KeyedDocument};

@@ -43,11 +43,16 @@
 //! task, which costs a lone caller several percent of each round trip. Concurrent callers share
 //! the multiplexed connection, as before. See the `direct` module.
 
+mod connection;
 mod connector;
 mod direct;
+mod errors;
 mod scripts;
+mod settings;
 
-pub use connector::{FilterMode, RedisConnection, RedisConnector};
+pub use connection::RedisConnection;
+pub use connector::RedisConnector;
+pub use settings::FilterMode;
 
 use crate::connection::{
     ConnectionMode, Connector, ConnectorManager, ConnectorManagerFactory, Idempotency,
@@ -57,11 +62,12 @@ use crate::document::Document;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::names::{RecordKey, SchemaName};
-use crate::open::OpenOptions;
+use crate::options::OpenOptions;
 use crate::store::{KeyValueStore, KeyedDocument};
 use async_trait::async_trait;
-use connector::{map_error, RedisSettings};
+use errors::map_error;
 use redis::{FromRedisValue, RedisError};
+use settings::RedisSettings;
 use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
