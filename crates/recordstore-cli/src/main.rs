@@ -4,6 +4,7 @@
 //! out, 6 invalid input or corrupt stored data, 1 anything else.
 
 mod bench;
+mod progress;
 mod records;
 mod settings;
 mod transfer;

@@ -1,9 +1,10 @@
 //! Moving many records: import (JSON Lines in), export (JSON Lines out) and copy (store to
 //! store), with a progress bar on a terminal.
 
+use crate::progress;
 use crate::records::print_lines;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use recordstore::config::Settings;
 use recordstore::{Document, Error, Filter, KeyValueStore, RecordKey, Result, SchemaName};
 use serde_json::Value;
@@ -39,26 +40,12 @@ pub struct CopyArgs {
     pub overwrite: bool,
 }
 
-fn progress(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} records, {per_sec}, eta {eta}")
-            .expect("a valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar
-}
-
 pub async fn export(settings: &Settings, a: crate::records::SchemaArgs) -> Result<()> {
     let schema = SchemaName::new(&a.schema)?;
     let store = settings.open().await?;
     // One scan reads the whole schema, so a spinner shows it is alive; counting first to size
     // a bar would scan twice.
-    let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    spinner.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid"));
-    spinner.set_message(format!("export {schema}: reading"));
-    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let spinner = progress::counter(&format!("export {schema}: reading"));
     let mut all = store.filter_record(schema, &Filter::all()).await?;
     all.sort_by(|x, y| x.0.cmp(&y.0));
     spinner.finish_and_clear();
@@ -122,7 +109,7 @@ pub async fn import(settings: &Settings, a: ImportArgs) -> Result<()> {
     let schema = SchemaName::new(&a.schema)?;
     let records = read_import(&a)?;
     let store = settings.open().await?;
-    let bar = progress(records.len() as u64, &format!("import {schema}"));
+    let bar = progress::bar(records.len() as u64, &format!("import {schema}"));
     let conflicts = write_all(&*store, schema, &records, a.upsert, &bar).await?;
     bar.finish_and_clear();
     report(records.len(), conflicts, &a.schema, "--upsert")
@@ -184,7 +171,7 @@ pub async fn copy(settings: &Settings, a: CopyArgs) -> Result<()> {
     for name in &schemas {
         let schema = SchemaName::new(name)?;
         let records = source.filter_record(schema, &Filter::all()).await?;
-        let bar = progress(records.len() as u64, &format!("copy {schema}"));
+        let bar = progress::bar(records.len() as u64, &format!("copy {schema}"));
         let conflicts = write_all(&*target, schema, &records, a.overwrite, &bar).await?;
         bar.finish_and_clear();
         report(records.len(), conflicts, name, "--overwrite")?;
