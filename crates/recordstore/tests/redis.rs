@@ -574,7 +574,7 @@ async fn databases_are_separate() {
 }
 
 #[tokio::test]
-async fn a_key_of_another_type_is_a_backend_error_not_not_found() {
+async fn a_key_of_another_type_is_a_configuration_error_naming_it() {
     let url = redis_url();
     let mut raw = raw(&url).await;
     let sc = schema("wrongtype");
@@ -590,8 +590,14 @@ async fn a_key_of_another_type_is_a_backend_error_not_not_found() {
             .await
             .unwrap_err(),
     ] {
-        assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
+        assert_eq!(e.kind(), ErrorKind::Config, "{e}");
         assert!(!e.is_temporary(), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains(&format!("{sc:?}")) && text.contains("another type"),
+            "{e}"
+        );
+        assert!(!text.contains("\"WRONGTYPE\""), "{e}");
     }
 }
 
