@@ -102,8 +102,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints the error as one line (a server's multi-line reply joined with `; `) and gives its
+/// exit code.
 fn fail(e: &Error) -> ExitCode {
-    eprintln!("recordstore: {e}");
+    let text = e.to_string();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    eprintln!("recordstore: {}", lines.join("; "));
     ExitCode::from(e.exit_code() as u8)
 }
 

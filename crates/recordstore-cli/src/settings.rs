@@ -16,8 +16,9 @@ pub struct ConnectionArgs {
     /// Store URL (default: RECORDSTORE_URL, else the config file, else
     /// sqlite://recordstore.db).
     ///
-    /// memory://, sqlite://PATH, redis://[user:pass@]host:port/db, rediss://… (TLS),
-    /// redis+cluster://host:port,…, hdfs://host:port/base_path, webhdfs://host:port/base_path.
+    /// memory://, sqlite://PATH, redis://host:port/db (redis://user:pass@host:port/db with
+    /// credentials), rediss://… (TLS), redis+cluster://host:port,…,
+    /// hdfs://host:port/base_path, webhdfs://host:port/base_path.
     #[arg(long, global = true, help_heading = GLOBAL)]
     url: Option<String>,
 

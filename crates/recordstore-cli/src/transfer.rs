@@ -30,9 +30,9 @@ pub struct ImportArgs {
 
 #[derive(Args, Debug)]
 pub struct CopyArgs {
-    /// Destination store URL: sqlite://PATH, redis://[user:pass@]host:port/db, rediss://…,
-    /// redis+cluster://host:port,…, hdfs://host:port/base_path, webhdfs://host:port/base_path
-    /// or memory://.
+    /// Destination store URL: sqlite://PATH, redis://user:pass@host:port/db (credentials
+    /// optional), rediss://…, redis+cluster://host:port,…, hdfs://host:port/base_path,
+    /// webhdfs://host:port/base_path or memory://.
     ///
     /// The source is --url (or its defaults); --mode, --max-connections and
     /// --connection-timeout apply to both stores.

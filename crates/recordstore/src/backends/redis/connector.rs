@@ -59,7 +59,8 @@ fn hello_unsupported(e: &RedisError) -> bool {
 /// In single mode each connection is a [`ConnectionManager`] (multiplexed, reconnecting by
 /// itself), plus, over plain TCP, a direct lane for a caller that is alone (see
 /// [`RedisStore`](super::RedisStore)); in pooled mode each pooled connection is a plain
-/// [`MultiplexedConnection`]; a `redis+cluster://` URL gives [`ClusterConnection`]s.
+/// [`MultiplexedConnection`](redis::aio::MultiplexedConnection); a `redis+cluster://` URL gives
+/// [`ClusterConnection`](redis::cluster_async::ClusterConnection)s.
 pub struct RedisConnector {
     target: Target,
     config: ConnectorConfig,
