@@ -232,6 +232,13 @@ fn a_server_that_is_not_redis_is_exit_5_in_one_line() {
         &[&wanted, "port"],
     );
     assert!(err.starts_with(&format!("recordstore: {wanted}")), "{err}");
+    // A cluster URL too: its client wraps the parse error in one of its own.
+    fails(
+        &format!("redis+cluster://{addr}"),
+        &["get", "s", "k"],
+        5,
+        &[&wanted],
+    );
 }
 
 #[test]

@@ -214,7 +214,8 @@ impl RedisConnector {
     /// Maps a failed connect: a server that does not speak RESP is [`Error::Protocol`], a
     /// database number it does not have is [`Error::Config`], the rest as any command's.
     fn connect_error(&self, e: RedisError) -> Error {
-        if e.kind() == redis::ErrorKind::Parse {
+        // A cluster client wraps the nodes' parse errors in its own, as text.
+        if e.kind() == redis::ErrorKind::Parse || e.to_string().contains("Incompatible type -") {
             return Error::Protocol {
                 backend: "redis",
                 protocol: "Redis",
