@@ -1,7 +1,9 @@
 //! `recordstore`: the command-line tool over the recordstore library.
 //!
-//! Exit codes: 0 ok, 2 usage, 3 not found, 4 already exists, 5 backend unreachable or timed
-//! out, 6 invalid input or corrupt stored data, 1 anything else.
+//! Exit codes (the README's table): 0 ok, 1 another backend failure, 2 usage, 3 not found,
+//! 4 already exists, 5 unreachable, timed out or not the backend's protocol, 6 invalid input
+//! or corrupt stored data, 7 authentication failed, 8 configuration error. Every failure is
+//! one line on stderr.
 
 mod bench;
 mod progress;
@@ -20,10 +22,11 @@ struct Cli {
     #[command(flatten)]
     connection: settings::ConnectionArgs,
 
-    /// Runtime threads. The default is 1 (no cross-thread wake-up per round trip, the fastest
-    /// for one client), except for `bench --concurrency N` with N > 1, which gets one thread
-    /// per core so that concurrent clients encode and decode in parallel.
-    #[arg(long, global = true, value_name = "N")]
+    /// Runtime threads (default 1; one per core for `bench --concurrency N` with N > 1).
+    ///
+    /// One thread is the fastest for one client (no cross-thread wake-up per round trip);
+    /// concurrent bench clients get one per core so that they encode and decode in parallel.
+    #[arg(long, global = true, value_name = "N", help_heading = settings::GLOBAL)]
     threads: Option<usize>,
 
     #[command(subcommand)]
@@ -56,7 +59,8 @@ enum Command {
     Copy(transfer::CopyArgs),
     /// Check connectivity and print the connection mode and stats.
     Ping(records::PingArgs),
-    /// Run the peer's workload and print ops/s per operation.
+    /// Run the peer's workload and print ops/s per operation (on a temporary SQLite file
+    /// unless a URL is given).
     Bench(bench::BenchArgs),
 }
 
@@ -98,13 +102,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints the error as one line (a server's multi-line reply joined with `; `) and gives its
+/// exit code.
 fn fail(e: &Error) -> ExitCode {
-    eprintln!("recordstore: {e}");
+    let text = e.to_string();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    eprintln!("recordstore: {}", lines.join("; "));
     ExitCode::from(e.exit_code() as u8)
 }
 
 async fn run(cli: Cli) -> recordstore::Result<()> {
     let settings = cli.connection.resolve()?;
+    // No URL from the flags, the environment or the config file.
+    let default_store = !cli.connection.url_given() && settings.url == recordstore::DEFAULT_URL;
     match cli.command {
         Command::Insert(a) => records::write(&settings, a, records::Write::Insert).await,
         Command::Update(a) => records::write(&settings, a, records::Write::Update).await,
@@ -118,6 +132,6 @@ async fn run(cli: Cli) -> recordstore::Result<()> {
         Command::Import(a) => transfer::import(&settings, a).await,
         Command::Copy(a) => transfer::copy(&settings, a).await,
         Command::Ping(a) => records::ping(&settings, a).await,
-        Command::Bench(a) => bench::run(&settings, a).await,
+        Command::Bench(a) => bench::run(&settings, a, default_store).await,
     }
 }

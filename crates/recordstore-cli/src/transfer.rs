@@ -30,8 +30,13 @@ pub struct ImportArgs {
 
 #[derive(Args, Debug)]
 pub struct CopyArgs {
-    /// Destination store URL.
-    #[arg(long)]
+    /// Destination store URL: sqlite://PATH, redis://user:pass@host:port/db (credentials
+    /// optional), rediss://…, redis+cluster://host:port,…, hdfs://host:port/base_path,
+    /// webhdfs://host:port/base_path or memory://.
+    ///
+    /// The source is --url (or its defaults); --mode, --max-connections and
+    /// --connection-timeout apply to both stores.
+    #[arg(long, value_name = "URL")]
     pub to: String,
     /// Schemas to copy; every schema of the source when none are named.
     pub schemas: Vec<String>,
@@ -72,7 +77,8 @@ fn read_import(a: &ImportArgs) -> Result<Vec<(String, Document)>> {
         }
         let at_line = |e: Error| match e {
             Error::InvalidInput { message } => {
-                Error::invalid(format!("{}: line {n}: {message}", a.file))
+                let (position, message) = input_position(n, &message);
+                Error::invalid(format!("{}: {position}: {message}", a.file))
             }
             other => other,
         };
@@ -103,6 +109,20 @@ fn read_import(a: &ImportArgs) -> Result<Vec<(String, Document)>> {
         records.push((key, doc));
     }
     Ok(records)
+}
+
+/// `line N` of the input, with the column when serde's message has one: each input line is
+/// parsed alone, so serde's "at line 1 column C" is the input line's column C. Returns the
+/// position and the message without serde's.
+fn input_position(line: usize, message: &str) -> (String, String) {
+    if let Some((text, at)) = message.rsplit_once(" at line ") {
+        if let Some((_, column)) = at.split_once(" column ") {
+            if column.bytes().all(|b| b.is_ascii_digit()) {
+                return (format!("line {line}, column {column}"), text.to_string());
+            }
+        }
+    }
+    (format!("line {line}"), message.to_string())
 }
 
 pub async fn import(settings: &Settings, a: ImportArgs) -> Result<()> {
@@ -177,4 +197,22 @@ pub async fn copy(settings: &Settings, a: CopyArgs) -> Result<()> {
         report(records.len(), conflicts, name, "--overwrite")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::input_position;
+
+    #[test]
+    fn one_position_the_inputs() {
+        let (at, text) = input_position(
+            2,
+            "malformed JSON: EOF while parsing an object at line 1 column 9",
+        );
+        assert_eq!(at, "line 2, column 9");
+        assert_eq!(text, "malformed JSON: EOF while parsing an object");
+        let (at, text) = input_position(3, "the record is an array, not an object");
+        assert_eq!(at, "line 3");
+        assert_eq!(text, "the record is an array, not an object");
+    }
 }

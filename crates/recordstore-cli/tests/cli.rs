@@ -1,4 +1,7 @@
-//! The `recordstore` command line: exit codes, stdin, JSON Lines, import/export/copy, bench.
+//! The `recordstore` command line: exit codes, stdin, JSON Lines, import/export/copy, bench,
+//! help, and the message and exit code of each error a user meets. The Redis cases need the
+//! servers of scripts/test (plain on 6390, with a password on 6391; WebHDFS on 9870 stands in
+//! for a server that is not Redis).
 
 use serde_json::{json, Value};
 use std::io::Write;
@@ -158,10 +161,275 @@ fn url_comes_from_the_environment() {
     assert_eq!(stdout(&run(&url, &["count", "s"], None)), "1\n");
 }
 
+/// Runs a command that must fail: asserts the exit code, one line on stderr that contains
+/// each of `wanted`, and no client library's `Debug` text; returns the line.
+fn fails(url: &str, args: &[&str], exit: i32, wanted: &[&str]) -> String {
+    let o = run(url, args, None);
+    let err = stderr(&o);
+    assert_eq!(code(&o), exit, "{url} {args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{url} {args:?}: {err}");
+    for w in wanted {
+        assert!(err.contains(w), "{url} {args:?}: wanted {w:?} in {err}");
+    }
+    for debug in [
+        "Server(",
+        "ResponseError",
+        "Incompatible type",
+        "\"WRONGTYPE\"",
+    ] {
+        assert!(!err.contains(debug), "{url} {args:?}: {err}");
+    }
+    err
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
+
+/// The plain Redis server (`RECORDSTORE_REDIS_URL`), as `host:port`.
+fn redis_addr() -> String {
+    let url = env_or("RECORDSTORE_REDIS_URL", "redis://127.0.0.1:6390/0");
+    let rest = url.split_once("://").unwrap().1;
+    rest.split(['/', '?']).next().unwrap().to_string()
+}
+
+/// The Redis server with a password (`RECORDSTORE_REDIS_AUTH_ADDR`, `REDIS_PASSWORD`).
+fn auth_server() -> (String, String) {
+    (
+        env_or("RECORDSTORE_REDIS_AUTH_ADDR", "127.0.0.1:6391"),
+        env_or("REDIS_PASSWORD", "recordstore-secret"),
+    )
+}
+
+/// A port that serves HTTP, not Redis: WebHDFS (`RECORDSTORE_WEBHDFS_URL`).
+fn http_addr() -> String {
+    let url = env_or("RECORDSTORE_WEBHDFS_URL", "webhdfs://127.0.0.1:9870/x");
+    let rest = url.split_once("://").unwrap().1;
+    rest.split('/').next().unwrap().to_string()
+}
+
+/// Sends one inline command to a Redis server and returns its first reply line.
+fn redis_command(addr: &str, command: &str) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(format!("{command}\r\n").as_bytes()).unwrap();
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).unwrap();
+    line
+}
+
 #[test]
-fn unreachable_sqlite_path_is_exit_5() {
-    let o = run("sqlite:///no/such/dir/x.db", &["get", "s", "k"], None);
-    assert_eq!(code(&o), 5, "{}", stderr(&o));
+fn a_server_that_is_not_redis_is_exit_5_in_one_line() {
+    let addr = http_addr();
+    let wanted = format!("{addr} did not answer as a Redis server");
+    let err = fails(
+        &format!("redis://{addr}/0"),
+        &["get", "s", "k"],
+        5,
+        &[&wanted, "port"],
+    );
+    assert!(err.starts_with(&format!("recordstore: {wanted}")), "{err}");
+    // A cluster URL too: its client wraps the parse error in one of its own.
+    fails(
+        &format!("redis+cluster://{addr}"),
+        &["get", "s", "k"],
+        5,
+        &[&wanted],
+    );
+}
+
+#[test]
+fn a_refused_connection_is_exit_5() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    fails(
+        &format!("redis://127.0.0.1:{port}/0"),
+        &["get", "s", "k"],
+        5,
+        &["connection refused", &format!("127.0.0.1:{port}")],
+    );
+}
+
+#[test]
+fn a_database_the_server_does_not_have_is_a_configuration_error() {
+    let addr = redis_addr();
+    fails(
+        &format!("redis://{addr}/99"),
+        &["get", "s", "k"],
+        8,
+        &[&format!("{addr} has no database 99"), "out of range"],
+    );
+}
+
+#[test]
+fn a_key_of_another_type_is_named() {
+    let addr = redis_addr();
+    let key = format!("cli-wrongtype-{}", std::process::id());
+    assert_eq!(redis_command(&addr, &format!("SET {key} x")), "+OK\r\n");
+    let url = format!("redis://{addr}/0");
+    let quoted = format!("{key:?}");
+    for args in [
+        vec!["get", key.as_str(), "k"],
+        vec!["insert", key.as_str(), "k", "{}"],
+        vec!["count", key.as_str()],
+        vec!["filter", key.as_str()],
+    ] {
+        fails(&url, &args, 8, &[&quoted, "another type", "prefix"]);
+    }
+    redis_command(&addr, &format!("DEL {key}"));
+}
+
+#[test]
+fn credentials_are_checked_and_never_printed() {
+    let (auth, password) = auth_server();
+    // Wrong password, and none at all, on a server that wants one: exit 7.
+    let wrong = "not-the-password-4711";
+    let err = fails(
+        &format!("redis://:{wrong}@{auth}/0"),
+        &["ping"],
+        7,
+        &["authentication failed", &auth, "password"],
+    );
+    assert!(!err.contains(wrong), "{err}");
+    fails(
+        &format!("redis://{auth}/0"),
+        &["ping"],
+        7,
+        &["requires a password"],
+    );
+    let o = run(&format!("redis://:{password}@{auth}/0"), &["ping"], None);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // A password for a server that has none: the settings are wrong, exit 8.
+    let plain = redis_addr();
+    let secret = "secret-for-nobody-4711";
+    let err = fails(
+        &format!("redis://:{secret}@{plain}/0"),
+        &["ping"],
+        8,
+        &[&format!("{plain} has no password")],
+    );
+    assert!(!err.contains(secret), "{err}");
+}
+
+#[test]
+fn unusable_sqlite_paths_are_configuration_errors_naming_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nonexist_dir");
+    let cases = [
+        (
+            format!("sqlite://{}", missing.join("x.db").display()),
+            format!("the directory {} does not exist", missing.display()),
+        ),
+        (
+            format!("sqlite://{}", dir.path().display()),
+            format!("{} is a directory", dir.path().display()),
+        ),
+        (
+            "sqlite:///proc/x.db".to_string(),
+            "/proc does not accept new files".to_string(),
+        ),
+        (
+            "sqlite:///sys/x.db".to_string(),
+            "permission denied".to_string(),
+        ),
+    ];
+    for (url, cause) in cases {
+        fails(&url, &["get", "s", "k"], 8, &["sqlite: ", &cause]);
+    }
+    assert!(!missing.exists());
+    // A relative path in a missing directory, as a user types it.
+    let relative = format!("nonexist_dir_{}/x.db", std::process::id());
+    fails(
+        &format!("sqlite://{relative}"),
+        &["count", "s"],
+        8,
+        &["does not exist"],
+    );
+
+    let bad = dir.path().join("bad.db");
+    std::fs::write(&bad, "not a database, just text".repeat(200)).unwrap();
+    fails(
+        &format!("sqlite://{}", bad.display()),
+        &["get", "s", "k"],
+        8,
+        &[
+            &bad.display().to_string(),
+            "is not a recordstore (SQLite) database",
+        ],
+    );
+}
+
+#[test]
+fn import_errors_give_one_position_the_inputs() {
+    let err = {
+        let o = run(
+            "memory://",
+            &["import", "s", "-", "--key-field", "id"],
+            Some("{\"id\":\"x\"}\n{\"id\":\"y\"\n"),
+        );
+        assert_eq!(code(&o), 6);
+        stderr(&o)
+    };
+    assert_eq!(
+        err,
+        "recordstore: invalid input: -: line 2, column 9: malformed JSON: EOF while parsing an object\n"
+    );
+    let o = run(
+        "memory://",
+        &["import", "s", "-", "--key-field", "id"],
+        Some("{\"id\":\"x\"}\n[1]\n"),
+    );
+    assert_eq!(code(&o), 6);
+    let err = stderr(&o);
+    assert!(err.contains("-: line 2: "), "{err}");
+    assert!(!err.contains("line 1"), "{err}");
+}
+
+#[test]
+fn help_shows_a_commands_own_options_first_and_the_global_ones_apart() {
+    let help = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_recordstore"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0);
+        stdout(&o)
+    };
+    let bench = help(&["bench", "--help"]);
+    let (own, global) = bench.split_once("Global options:").expect(&bench);
+    for flag in ["--records", "--concurrency", "--batch", "--ops", "--json"] {
+        assert!(own.contains(flag), "{flag}: {bench}");
+    }
+    for flag in [
+        "--url",
+        "--config",
+        "--mode",
+        "--max-connections",
+        "--connection-timeout",
+        "--threads",
+    ] {
+        assert!(
+            global.contains(flag) && !own.contains(flag),
+            "{flag}: {bench}"
+        );
+    }
+    let copy = help(&["copy", "-h"]);
+    let own = copy.split_once("Global options:").expect(&copy).0;
+    for form in [
+        "sqlite://",
+        "redis://",
+        "redis+cluster://",
+        "hdfs://",
+        "webhdfs://",
+    ] {
+        assert!(own.contains(form), "{form}: {copy}");
+    }
 }
 
 #[test]
@@ -298,11 +566,102 @@ fn bench_json_lines_and_stats() {
     assert_eq!(stdout(&run(&url, &["count", "bench"], None)), "0\n");
 }
 
+/// The tab-separated result lines of a text bench, after checking its header.
+fn bench_lines(out: &str) -> Vec<Vec<String>> {
+    let mut lines = out.lines();
+    let store = lines.next().unwrap();
+    assert!(store.starts_with("bench: "), "{out}");
+    assert_eq!(lines.next(), Some("op\tops\tseconds\tops/s"), "{out}");
+    lines
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
 #[test]
 fn memory_bench_runs() {
     let o = run("memory://", &["bench", "--records", "100"], None);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert_eq!(stdout(&o).lines().count(), 7);
+    let out = stdout(&o);
+    let first = out.lines().next().unwrap();
+    assert!(
+        first.contains("100 records on memory://")
+            && first.contains("mode in-process")
+            && first.contains("concurrency 1"),
+        "{out}"
+    );
+    let rows = bench_lines(&out);
+    let ops: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        ops,
+        ["insert", "get", "update", "exists", "count", "filter", "delete"]
+    );
+    for r in &rows {
+        assert_eq!(r.len(), 4, "{r:?}");
+        assert!(r[3].parse::<f64>().unwrap() > 0.0, "{r:?}");
+    }
+}
+
+#[test]
+fn bench_names_its_store_without_the_password() {
+    let (auth, password) = auth_server();
+    let o = run(
+        &format!(
+            "redis://:{password}@{auth}/0?prefix=clibench{}",
+            std::process::id()
+        ),
+        &[
+            "bench",
+            "--records",
+            "50",
+            "--concurrency",
+            "2",
+            "--ops",
+            "get",
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(!out.contains(&password), "{out}");
+    let first = out.lines().next().unwrap();
+    assert!(
+        first.contains(&format!("redis://:***@{auth}/0"))
+            && first.contains("mode single")
+            && first.contains("concurrency 2"),
+        "{out}"
+    );
+    let ops: Vec<String> = bench_lines(&out)
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert_eq!(ops, ["insert", "get", "delete"]);
+}
+
+#[test]
+fn bench_without_a_url_uses_a_temporary_file_and_removes_it() {
+    let cwd = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_recordstore"))
+        .args(["bench", "--records", "50"])
+        .current_dir(cwd.path())
+        .env_remove("RECORDSTORE_URL")
+        .env_remove("RECORDSTORE_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    let first = out.lines().next().unwrap();
+    assert!(first.contains("temporary"), "{out}");
+    let path = first
+        .split("records on sqlite://")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .expect(first);
+    let path = std::path::Path::new(path);
+    assert!(path.ends_with("bench.db"), "{out}");
+    assert!(!path.exists() && !path.parent().unwrap().exists(), "{out}");
+    assert_eq!(bench_lines(&out).len(), 7);
+    // Nothing written where it ran.
+    assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
 }
 
 #[test]

@@ -82,6 +82,33 @@ pub enum Error {
         message: String,
     },
 
+    /// The settings point at something that cannot serve as a store, and trying again will
+    /// not change that: a SQLite path in a missing directory, a directory, a file without
+    /// permission or on a read-only file system, a file that is not a recordstore database; a
+    /// Redis database number the server does not have, a password for a server that has none,
+    /// or a schema whose Redis key holds a value of another type.
+    #[error("{backend}: {message}")]
+    Config {
+        /// The backend, e.g. `sqlite`.
+        backend: &'static str,
+        /// What is wrong, naming the file, server or key, and what to change.
+        message: String,
+    },
+
+    /// The server at the address answered, but not in the backend's protocol: an HTTP server
+    /// at a `redis://` URL, say. Permanent: the URL names the wrong port or host.
+    #[error("{address} did not answer as a {protocol} server: {message}")]
+    Protocol {
+        /// The backend, e.g. `redis`.
+        backend: &'static str,
+        /// The protocol that was expected, e.g. `Redis`.
+        protocol: &'static str,
+        /// The server's `host:port`.
+        address: String,
+        /// What was seen instead, and what to check.
+        message: String,
+    },
+
     /// Any other backend failure.
     #[error("{backend}: {message}")]
     Backend {
@@ -129,6 +156,10 @@ pub enum ErrorKind {
     Timeout,
     /// See [`Error::Auth`].
     Auth,
+    /// See [`Error::Config`].
+    Config,
+    /// See [`Error::Protocol`].
+    Protocol,
     /// See [`Error::Backend`].
     Backend,
     /// See [`Error::Closed`].
@@ -201,6 +232,8 @@ impl Error {
             Error::Connection { .. } => ErrorKind::Connection,
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Auth { .. } => ErrorKind::Auth,
+            Error::Config { .. } => ErrorKind::Config,
+            Error::Protocol { .. } => ErrorKind::Protocol,
             Error::Backend { .. } => ErrorKind::Backend,
             Error::Closed => ErrorKind::Closed,
         }
@@ -208,8 +241,8 @@ impl Error {
 
     /// True when trying again may succeed: a refused, reset or timed-out connection.
     ///
-    /// NotFound, AlreadyExists, InvalidInput, Corrupt and Auth are permanent: retrying them
-    /// only delays the same answer.
+    /// NotFound, AlreadyExists, InvalidInput, Corrupt, Auth, Config and Protocol are permanent:
+    /// retrying them only delays the same answer.
     pub fn is_temporary(&self) -> bool {
         match self {
             Error::Connection { .. } | Error::Timeout { .. } => true,
@@ -242,16 +275,37 @@ impl Error {
         }
     }
 
-    /// The process exit code the CLI uses for this error.
+    /// True for an error that no retry or other input can fix, only a change to the store's
+    /// settings or the store itself: [`Error::Auth`], [`Error::Config`], [`Error::Protocol`]
+    /// and [`Error::Closed`]. A batch call fails whole on these rather than record by record.
+    pub fn is_store_wide(&self) -> bool {
+        matches!(
+            self,
+            Error::Auth { .. } | Error::Config { .. } | Error::Protocol { .. } | Error::Closed
+        )
+    }
+
+    /// The process exit code the CLI uses for this error (the README's table).
     ///
-    /// 3 not found, 4 already exists, 5 unreachable or timed out, 6 invalid input or corrupt
-    /// data, 1 anything else.
+    /// | code | kind |
+    /// |---|---|
+    /// | 3 | [`ErrorKind::NotFound`] |
+    /// | 4 | [`ErrorKind::AlreadyExists`] |
+    /// | 5 | [`ErrorKind::Connection`], [`ErrorKind::Timeout`], [`ErrorKind::Protocol`]: no usable server at the address |
+    /// | 6 | [`ErrorKind::InvalidInput`], [`ErrorKind::Corrupt`] |
+    /// | 7 | [`ErrorKind::Auth`] |
+    /// | 8 | [`ErrorKind::Config`] |
+    /// | 1 | [`ErrorKind::Backend`], [`ErrorKind::Closed`], and any kind added later |
+    ///
+    /// (2 is the CLI's own: a usage error.)
     pub fn exit_code(&self) -> i32 {
         match self.kind() {
             ErrorKind::NotFound => 3,
             ErrorKind::AlreadyExists => 4,
-            ErrorKind::Connection | ErrorKind::Timeout => 5,
+            ErrorKind::Connection | ErrorKind::Timeout | ErrorKind::Protocol => 5,
             ErrorKind::InvalidInput | ErrorKind::Corrupt => 6,
+            ErrorKind::Auth => 7,
+            ErrorKind::Config => 8,
             _ => 1,
         }
     }
@@ -275,6 +329,39 @@ mod tests {
         let e = Error::connection("redis", "refused", "io");
         assert!(e.is_temporary());
         assert_eq!(e.exit_code(), 5);
+    }
+
+    #[test]
+    fn settings_errors_are_permanent_and_have_their_own_exit_codes() {
+        let auth = Error::Auth {
+            backend: "redis",
+            message: "wrong password".into(),
+        };
+        let config = Error::Config {
+            backend: "sqlite",
+            message: "no such directory".into(),
+        };
+        let protocol = Error::Protocol {
+            backend: "redis",
+            protocol: "Redis",
+            address: "127.0.0.1:9870".into(),
+            message: "it sent something else".into(),
+        };
+        for (e, kind, code) in [
+            (&auth, ErrorKind::Auth, 7),
+            (&config, ErrorKind::Config, 8),
+            (&protocol, ErrorKind::Protocol, 5),
+        ] {
+            assert_eq!(e.kind(), kind);
+            assert!(!e.is_temporary(), "{e}");
+            assert!(e.is_store_wide(), "{e}");
+            assert_eq!(e.retry_method(), RetryMethod::NoRetry);
+            assert_eq!(e.exit_code(), code, "{e}");
+        }
+        assert!(protocol
+            .to_string()
+            .starts_with("127.0.0.1:9870 did not answer as a Redis server"));
+        assert!(!Error::not_found("s", "k").is_store_wide());
     }
 
     #[test]

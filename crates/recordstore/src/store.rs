@@ -176,7 +176,7 @@ pub trait KeyValueStore: Send + Sync + fmt::Debug {
 /// Splits a per-record outcome from a failure of the whole batch.
 pub(crate) fn per_item<T>(r: Result<T>) -> Result<Result<T>> {
     match r {
-        Err(e) if e.is_temporary() || matches!(e, Error::Closed | Error::Auth { .. }) => Err(e),
+        Err(e) if e.is_temporary() || e.is_store_wide() => Err(e),
         other => Ok(other),
     }
 }

@@ -559,6 +559,60 @@ async fn pooled_mode_has_no_direct_lane() {
     assert!(lanes_now.is_empty(), "{lanes_now:?}");
 }
 
+/// Settings that point at the wrong thing fail at once, permanently, saying what to change:
+/// a database number the server lacks, a password for a server without one (which would
+/// otherwise be accepted silently), and a port that is not a Redis server's.
+#[tokio::test]
+async fn wrong_settings_are_config_and_protocol_errors() {
+    let url = redis_url();
+    let base = url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+    let addr = base.split_once("://").unwrap().1.to_string();
+    let store = recordstore::open(&format!("{base}/99")).await.unwrap();
+    let e = store.ping().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    assert!(e.to_string().contains("has no database 99"), "{e}");
+    assert!(!e.to_string().contains("ResponseError"), "{e}");
+
+    let with_password = format!("redis://:nobody-4711@{addr}/0");
+    for mode in [ConnectionMode::Single, ConnectionMode::Pooled] {
+        let options = OpenOptions {
+            mode: Some(mode),
+            ..OpenOptions::default()
+        };
+        let store = recordstore::open_with(&with_password, &options)
+            .await
+            .unwrap();
+        let e = store.contains(&schema("pw"), "k").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{mode:?}: {e}");
+        assert!(e.to_string().contains("has no password"), "{e}");
+        assert!(!e.to_string().contains("nobody-4711"), "{e}");
+        assert!(!e.is_temporary());
+    }
+
+    // WebHDFS's HTTP port stands in for "some other server".
+    let http = std::env::var("RECORDSTORE_WEBHDFS_URL")
+        .ok()
+        .and_then(|u| Some(u.split_once("://")?.1.split('/').next()?.to_string()))
+        .unwrap_or_else(|| "127.0.0.1:9870".to_string());
+    let store = recordstore::open(&format!("redis://{http}/0"))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let e = store.ping().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
+    assert_eq!(e.exit_code(), 5);
+    assert!(
+        e.to_string()
+            .starts_with(&format!("{http} did not answer as a Redis server")),
+        "{e}"
+    );
+    assert_eq!(e.to_string().lines().count(), 1, "{e}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "retried: {e}"
+    );
+}
+
 #[tokio::test]
 async fn databases_are_separate() {
     let url = redis_url();
@@ -574,7 +628,7 @@ async fn databases_are_separate() {
 }
 
 #[tokio::test]
-async fn a_key_of_another_type_is_a_backend_error_not_not_found() {
+async fn a_key_of_another_type_is_a_configuration_error_naming_it() {
     let url = redis_url();
     let mut raw = raw(&url).await;
     let sc = schema("wrongtype");
@@ -590,8 +644,14 @@ async fn a_key_of_another_type_is_a_backend_error_not_not_found() {
             .await
             .unwrap_err(),
     ] {
-        assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
+        assert_eq!(e.kind(), ErrorKind::Config, "{e}");
         assert!(!e.is_temporary(), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains(&format!("{sc:?}")) && text.contains("another type"),
+            "{e}"
+        );
+        assert!(!text.contains("\"WRONGTYPE\""), "{e}");
     }
 }
 

@@ -102,16 +102,40 @@ async fn a_file_that_is_not_a_database_is_reported() {
     let e = recordstore::open(&format!("sqlite://{}", path.display()))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    assert!(
+        e.to_string()
+            .contains("is not a recordstore (SQLite) database"),
+        "{e}"
+    );
+    assert!(e.to_string().contains(&path.display().to_string()), "{e}");
 }
 
 #[tokio::test]
-async fn an_unopenable_path_is_a_connection_error() {
-    let e = recordstore::open("sqlite:///nonexistent-dir/sub/x.db")
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
-    assert_eq!(e.exit_code(), 5);
+async fn an_unusable_path_is_a_configuration_error_naming_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nonexistent-dir/sub/x.db");
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, b"").unwrap();
+    let cases = [
+        (missing.clone(), "does not exist"),
+        (dir.path().to_path_buf(), "is a directory"),
+        (file.join("x.db"), "is not a directory"),
+    ];
+    for (path, cause) in cases {
+        let started = std::time::Instant::now();
+        let e = recordstore::open(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+        assert_eq!(e.exit_code(), 8);
+        assert!(!e.is_temporary(), "{e}");
+        assert!(e.to_string().contains(cause), "{}: {e}", path.display());
+        assert_eq!(e.to_string().lines().count(), 1, "{e}");
+        // Not retried: the answer comes at once.
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{e}");
+    }
+    assert!(!missing.parent().unwrap().exists());
 }
 
 #[tokio::test]

@@ -69,6 +69,11 @@ pub struct RedisConnector {
     timeout: Duration,
     /// Plain TCP to one server: where single-mode connections open their direct lane.
     lane: Option<Arc<LaneTarget>>,
+    /// The database number, for messages.
+    db: i64,
+    /// The password when it is the default user's (no user name): each new connection checks
+    /// that the server has one, since a server without a password accepts any.
+    default_password: Option<crate::connection::Secret>,
 }
 
 impl fmt::Debug for RedisConnector {
@@ -190,6 +195,10 @@ impl RedisConnector {
             db: Some(settings.db.to_string()),
             extras,
         };
+        let default_password = match (&settings.password, &settings.username, settings.cluster) {
+            (Some(p), None, false) => Some(p.clone()),
+            _ => None,
+        };
         Ok(RedisConnector {
             target,
             config,
@@ -197,7 +206,71 @@ impl RedisConnector {
             managed: true,
             timeout,
             lane,
+            db: settings.db,
+            default_password,
         })
+    }
+
+    /// Maps a failed connect: a server that does not speak RESP is [`Error::Protocol`], a
+    /// database number it does not have is [`Error::Config`], the rest as any command's.
+    fn connect_error(&self, e: RedisError) -> Error {
+        // A cluster client wraps the nodes' parse errors in its own, as text.
+        if e.kind() == redis::ErrorKind::Parse || e.to_string().contains("Incompatible type -") {
+            return Error::Protocol {
+                backend: "redis",
+                protocol: "Redis",
+                address: self.address.clone(),
+                message: "its reply was not in Redis's protocol (RESP): check the host and \
+                          port in the URL (Redis listens on 6379 unless configured otherwise)"
+                    .to_string(),
+            };
+        }
+        if e.to_string().contains("refused to switch database") {
+            let why = e.detail().unwrap_or("refused");
+            return Error::Config {
+                backend: "redis",
+                message: format!(
+                    "{} has no database {} ({why}): use a database number below the server's \
+                     `databases` setting (16 unless configured otherwise) in the URL's path",
+                    self.address, self.db
+                ),
+            };
+        }
+        map_error(e, &self.address, "connect", None)
+    }
+
+    /// A server without a password accepts any password for the default user, so a URL with
+    /// one would go on silently: the one-argument `AUTH` tells, as Redis answers it with an
+    /// error naming the missing password. That is [`Error::Config`]: the settings are wrong.
+    async fn check_password_is_needed(
+        &self,
+        conn: &mut RedisConnection,
+        password: &crate::connection::Secret,
+    ) -> Result<()> {
+        let reply = redis::cmd("AUTH")
+            .arg(password.expose())
+            .query_async::<()>(conn)
+            .await;
+        match reply {
+            Ok(()) => Ok(()),
+            Err(e)
+                if e.detail().is_some_and(|d| {
+                    d.contains("without any password configured")
+                        || d.contains("no password is set")
+                }) =>
+            {
+                Err(Error::Config {
+                    backend: "redis",
+                    message: format!(
+                        "{} has no password, but the settings give one: remove the password \
+                         from the URL (or RECORDSTORE_PASSWORD), or set one on the server \
+                         (requirepass)",
+                        self.address
+                    ),
+                })
+            }
+            Err(e) => Err(map_error(e, &self.address, "AUTH", None)),
+        }
     }
 
     /// `host:port` (or the cluster's nodes), for messages.
@@ -296,7 +369,11 @@ impl Connector for RedisConnector {
                     })
             }
         };
-        conn.map_err(|e| map_error(e, &self.address, "connect"))
+        let mut conn = conn.map_err(|e| self.connect_error(e))?;
+        if let Some(password) = &self.default_password {
+            self.check_password_is_needed(&mut conn, password).await?;
+        }
+        Ok(conn)
     }
 
     /// Whether the socket is still open, as the client library last reported it; no I/O.
@@ -308,7 +385,7 @@ impl Connector for RedisConnector {
         redis::cmd("PING")
             .query_async::<()>(conn)
             .await
-            .map_err(|e| map_error(e, &self.address, "PING"))
+            .map_err(|e| map_error(e, &self.address, "PING", None))
     }
 
     /// Every Redis connection here is a multiplexed handle: clones share one socket.

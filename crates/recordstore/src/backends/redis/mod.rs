@@ -162,8 +162,15 @@ impl RedisStore {
         }
     }
 
-    /// Runs one operation on a connection handle, mapping the client's errors.
-    async fn run<T, F, Fut>(&self, idempotency: Idempotency, what: &str, mut op: F) -> Result<T>
+    /// Runs one operation on a connection handle, mapping the client's errors; `hash` is the
+    /// schema's Redis key, for messages.
+    async fn run<T, F, Fut>(
+        &self,
+        idempotency: Idempotency,
+        what: &str,
+        hash: Option<&str>,
+        mut op: F,
+    ) -> Result<T>
     where
         F: FnMut(RedisConnection) -> Fut,
         Fut: Future<Output = std::result::Result<T, RedisError>>,
@@ -172,7 +179,7 @@ impl RedisStore {
         self.manager
             .run(idempotency, |conn| {
                 let fut = op(conn);
-                async move { fut.await.map_err(|e| map_error(e, address, what)) }
+                async move { fut.await.map_err(|e| map_error(e, address, what, hash)) }
             })
             .await
     }
@@ -185,7 +192,7 @@ impl RedisStore {
         what: &str,
         cmd: &redis::Cmd,
     ) -> Result<T> {
-        self.run(idempotency, what, |mut c| async move {
+        self.run(idempotency, what, first_key(cmd), |mut c| async move {
             cmd.query_async(&mut c.plain_commands()).await
         })
         .await
@@ -198,7 +205,8 @@ impl RedisStore {
         what: &str,
         pipe: &redis::Pipeline,
     ) -> Result<T> {
-        self.run(idempotency, what, |mut c| async move {
+        let hash = pipe.cmd_iter().next().and_then(first_key);
+        self.run(idempotency, what, hash, |mut c| async move {
             pipe.query_async(&mut c.plain_commands()).await
         })
         .await
@@ -211,10 +219,10 @@ impl RedisStore {
         cmd
     }
 
-    fn map_err(&self, what: &str) -> impl Fn(RedisError) -> Error + '_ {
+    fn map_err<'a>(&'a self, what: &str, hash: &'a str) -> impl Fn(RedisError) -> Error + 'a {
         let address = self.manager.connector().address();
         let what = what.to_string();
-        move |e| map_error(e, address, &what)
+        move |e| map_error(e, address, &what, Some(hash))
     }
 
     /// One batch of a filter: `(next cursor, [(field, value)])`, filtered on the server
@@ -257,6 +265,14 @@ impl RedisStore {
     }
 }
 
+/// A command's first argument (the key of the commands here), for messages.
+fn first_key(cmd: &redis::Cmd) -> Option<&str> {
+    match cmd.args_iter().nth(1)? {
+        redis::Arg::Simple(bytes) => std::str::from_utf8(bytes).ok(),
+        _ => None,
+    }
+}
+
 fn decode(bytes: &[u8], schema: SchemaName<'_>, key: &str) -> Result<Document> {
     Document::decode_stored(bytes, schema.as_str(), key)
 }
@@ -281,7 +297,7 @@ impl KeyValueStore for RedisStore {
             None => "*".to_string(),
         };
         let names: Vec<String> = self
-            .run(Idempotent, "SCAN", |mut c| {
+            .run(Idempotent, "SCAN", None, |mut c| {
                 let pattern = pattern.clone();
                 async move { c.scan_hashes(&pattern).await }
             })
@@ -330,7 +346,7 @@ impl KeyValueStore for RedisStore {
     ) -> Result<()> {
         let (hash, text) = (self.hash_key(schema), record.to_json());
         let replaced: bool = self
-            .run(NotIdempotent, "update script", |mut c| {
+            .run(NotIdempotent, "update script", Some(&hash), |mut c| {
                 let (hash, text) = (hash.clone(), text.clone());
                 async move {
                     scripts::UPDATE
@@ -383,7 +399,7 @@ impl KeyValueStore for RedisStore {
         } else {
             "HSCAN"
         };
-        let map_err = self.map_err(what);
+        let map_err = self.map_err(what, &hash);
         self.manager
             .run(Idempotent, |mut conn| {
                 let (hash, encoded, map_err) = (&hash, encoded.as_deref(), &map_err);

@@ -1,6 +1,10 @@
 //! The SQLite backend: embedded and persistent, in WAL mode, the default store
 //! (`sqlite://PATH`, `./recordstore.db` when no URL is given).
 //!
+//! A path that cannot hold the database (no such directory, a directory, no permission, a
+//! read-only file system) and a file that is not a SQLite database are [`Error::Config`],
+//! naming the cause: they are the settings' fault, and retrying cannot help.
+//!
 //! Layout: one table `records (schema, key, doc)` with primary key `(schema, key)`, the record
 //! as JSON text in `doc`. Insert relies on the primary key, so it is atomic across processes;
 //! update and delete check the number of changed rows. Filters are pushed down as
@@ -82,7 +86,9 @@ impl SqliteStore {
     }
 }
 
-/// Maps SQLite's errors onto ours: busy and locked are temporary, a broken file is corrupt.
+/// Maps SQLite's errors onto ours: busy and locked are temporary, a damaged file is corrupt;
+/// a file that cannot be opened or written, or that is not a database, is a configuration
+/// error that names the cause.
 pub(crate) fn map_error(e: rusqlite::Error, path: &str) -> Error {
     let code = e.sqlite_error_code();
     match code {
@@ -90,11 +96,16 @@ pub(crate) fn map_error(e: rusqlite::Error, path: &str) -> Error {
             backend: "sqlite",
             message: format!("{path} stayed locked: {e}"),
         },
-        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
-            Error::corrupt("(database)", path, e)
-        }
+        Some(ErrorCode::NotADatabase) => Error::Config {
+            backend: "sqlite",
+            message: format!(
+                "{path} is not a recordstore (SQLite) database: point the URL at a recordstore \
+                 database, or at a new file to create one"
+            ),
+        },
+        Some(ErrorCode::DatabaseCorrupt) => Error::corrupt("(database)", path, e),
         Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => {
-            Error::connection("sqlite", format!("cannot use {path}"), e)
+            connector::unusable_path(Path::new(path), &e)
         }
         _ => Error::Backend {
             backend: "sqlite",
