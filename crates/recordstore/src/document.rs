@@ -59,6 +59,16 @@ impl Document {
         }
     }
 
+    /// Checks that JSON text read from a backend is a record (an object) without building it:
+    /// what a scan does with text its filter rules out. It accepts exactly what
+    /// [`Document::decode_stored`] accepts, and fails with the same error.
+    pub fn check_stored(bytes: &[u8], schema: &str, key: &str) -> Result<()> {
+        match serde_json::from_slice::<valid::Object>(bytes) {
+            Ok(_) => Ok(()),
+            Err(_) => Document::decode_stored(bytes, schema, key).map(|_| ()),
+        }
+    }
+
     /// Deserializes into a typed record. A failure is [`Error::Corrupt`], naming the record.
     pub fn to_record<T: DeserializeOwned>(&self, schema: &str, key: &str) -> Result<T> {
         T::deserialize(&*self.0).map_err(|e| Error::corrupt(schema, key, e))
@@ -134,6 +144,83 @@ impl Serialize for Document {
 }
 
 /// The JSON type of a value, in words, for error messages.
+/// JSON validation without building values: the same parser calls as a `serde_json::Value`
+/// (`deserialize_any`, so numbers are range-checked and strings unescaped), nothing kept.
+mod valid {
+    use serde::de::{Deserialize, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+    use std::fmt;
+
+    /// Any JSON value.
+    pub(super) struct Any;
+    /// A JSON object.
+    pub(super) struct Object;
+
+    struct AnyVisitor;
+    struct ObjectVisitor;
+
+    impl<'de> Deserialize<'de> for Any {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(AnyVisitor)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Object {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(ObjectVisitor)
+        }
+    }
+
+    fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<Any, Any>()?.is_some() {}
+        Ok(())
+    }
+
+    impl<'de> Visitor<'de> for AnyVisitor {
+        type Value = Any;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E: Error>(self, _: bool) -> Result<Any, E> {
+            Ok(Any)
+        }
+        fn visit_i64<E: Error>(self, _: i64) -> Result<Any, E> {
+            Ok(Any)
+        }
+        fn visit_u64<E: Error>(self, _: u64) -> Result<Any, E> {
+            Ok(Any)
+        }
+        fn visit_f64<E: Error>(self, _: f64) -> Result<Any, E> {
+            Ok(Any)
+        }
+        fn visit_str<E: Error>(self, _: &str) -> Result<Any, E> {
+            Ok(Any)
+        }
+        fn visit_unit<E: Error>(self) -> Result<Any, E> {
+            Ok(Any)
+        }
+        fn visit_none<E: Error>(self) -> Result<Any, E> {
+            Ok(Any)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Any, A::Error> {
+            while seq.next_element::<Any>()?.is_some() {}
+            Ok(Any)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Any, A::Error> {
+            skip_map(map).map(|()| Any)
+        }
+    }
+
+    impl<'de> Visitor<'de> for ObjectVisitor {
+        type Value = Object;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Object, A::Error> {
+            skip_map(map).map(|()| Object)
+        }
+    }
+}
+
 pub(crate) fn json_type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -167,6 +254,22 @@ mod tests {
         b.make_mut().insert("n".into(), json!(2));
         assert_eq!(a["n"], json!(1));
         assert_eq!(b["n"], json!(2));
+    }
+
+    #[test]
+    fn checking_accepts_what_decoding_accepts() {
+        for text in [
+            r#"{"a":1}"#, r#"{}"#, r#"{"a":[1,{"b":null}],"c":"\u00e9"}"#, r#"[1]"#, r#"1"#,
+            r#"{"a":1e400}"#, r#"{"a":"#, r#"{"a":1} x"#, r#"{"a":"\ud800"}"#, "",
+            r#"{"a":18446744073709551616}"#,
+        ] {
+            let checked = Document::check_stored(text.as_bytes(), "s", "k");
+            let decoded = Document::decode_stored(text.as_bytes(), "s", "k");
+            assert_eq!(checked.is_ok(), decoded.is_ok(), "{text}");
+            if let (Err(c), Err(d)) = (checked, decoded) {
+                assert_eq!(c.to_string(), d.to_string());
+            }
+        }
     }
 
     #[test]

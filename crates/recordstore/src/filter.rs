@@ -228,6 +228,11 @@ impl Filter {
     pub fn matches(&self, doc: &Document) -> bool {
         self.conditions.iter().all(|c| c.matches(doc))
     }
+
+    /// A cheap test on raw JSON text that rules out some records without decoding them.
+    pub fn prefilter(&self) -> RawPrefilter {
+        RawPrefilter::new(self)
+    }
 }
 
 impl fmt::Display for Filter {
@@ -239,6 +244,84 @@ impl fmt::Display for Filter {
             write!(f, "{c}")?;
         }
         Ok(())
+    }
+}
+
+/// A cheap test on a record's raw JSON text that rules out records a [`Filter`] cannot match,
+/// so that a scan builds [`Document`]s only for the rest ([`Filter::prefilter`]).
+///
+/// Sound, never exact: [`RawPrefilter::may_match`] is `false` only when no record with this
+/// text can match. It looks for literal pieces a match must contain (the field's name, a
+/// string value); text with any backslash escape may spell them differently, so it is always
+/// "may match". The caller must still check that skipped text is a valid record.
+#[derive(Debug)]
+pub struct RawPrefilter {
+    /// One entry per condition: at least one of these must occur (`In` has several).
+    needles: Vec<Vec<memchr::memmem::Finder<'static>>>,
+}
+
+/// A string as it must appear in JSON text without escapes; `None` if it needs escapes.
+fn literal(s: &str) -> Option<&str> {
+    (!s.contains(['"', '\\']) && !s.chars().any(char::is_control)).then_some(s)
+}
+
+fn finder(text: String) -> memchr::memmem::Finder<'static> {
+    memchr::memmem::Finder::new(text.as_bytes()).into_owned()
+}
+
+impl RawPrefilter {
+    fn new(filter: &Filter) -> Self {
+        let mut needles = Vec::new();
+        for c in &filter.conditions {
+            let may_be_missing = c.lookup == Lookup::IsNull && c.value == Value::Bool(true);
+            // Every other lookup needs the field, so its last name appears as a JSON key.
+            if !may_be_missing {
+                if let Some(name) = c.path.last().and_then(|n| literal(n)) {
+                    needles.push(vec![finder(format!("\"{name}\""))]);
+                }
+            }
+            let value_piece = |v: &Value, lookup: Lookup| -> Option<String> {
+                let s = literal(v.as_str()?)?;
+                match lookup {
+                    Lookup::Eq | Lookup::In => Some(format!("\"{s}\"")),
+                    Lookup::StartsWith => Some(format!("\"{s}")),
+                    Lookup::EndsWith => Some(format!("{s}\"")),
+                    Lookup::Contains if !s.is_empty() => Some(s.to_string()),
+                    _ => None,
+                }
+            };
+            match c.lookup {
+                Lookup::In => {
+                    let options = c.value.as_array().map(Vec::as_slice).unwrap_or_default();
+                    let pieces: Option<Vec<_>> =
+                        options.iter().map(|o| value_piece(o, Lookup::Eq)).collect();
+                    if let Some(pieces) = pieces.filter(|p| !p.is_empty()) {
+                        needles.push(pieces.into_iter().map(finder).collect());
+                    }
+                }
+                l => {
+                    if let Some(piece) = value_piece(&c.value, l) {
+                        needles.push(vec![finder(piece)]);
+                    }
+                }
+            }
+        }
+        RawPrefilter { needles }
+    }
+
+    /// Whether a record whose JSON text is `raw` may match; `false` means it cannot.
+    pub fn may_match(&self, raw: &[u8]) -> bool {
+        if self.needles.is_empty() || memchr::memchr(b'\\', raw).is_some() {
+            return true;
+        }
+        self.needles
+            .iter()
+            .all(|any| any.iter().any(|f| f.find(raw).is_some()))
+    }
+
+    /// Whether this prefilter can ever rule a record out.
+    pub fn is_useful(&self) -> bool {
+        !self.needles.is_empty()
     }
 }
 
@@ -402,6 +485,40 @@ mod tests {
         ] {
             assert!(!m(arg, d.clone()), "{arg}");
         }
+    }
+
+    #[test]
+    fn the_prefilter_never_rules_out_a_match() {
+        let records = [
+            json!({"status": "done", "n": 5, "tags": ["a", "done"], "meta": {"tag": "x"}}),
+            json!({"status": "running", "payload": "xxxx"}),
+            json!({"status": "do\"ne", "n": null}),
+            json!({"status": "d\u{e9}j\u{e0}"}),
+            json!({"other": 1}),
+        ];
+        let filters = [
+            "status=done", "status__in=[\"done\",\"x\"]", "status__startswith=do",
+            "status__endswith=ne", "status__contains=un", "tags__contains=done", "n__gte=1",
+            "n__isnull=true", "n__isnull=false", "meta.tag=x", "status__ne=done", "nope=1",
+            "status=d\u{e9}j\u{e0}", "status__contains=\"",
+        ];
+        let mut ruled_out = 0;
+        for f in filters {
+            let f = Filter::parse_args(&[f]).unwrap();
+            let pre = f.prefilter();
+            for r in &records {
+                let text = r.to_string();
+                if !pre.may_match(text.as_bytes()) {
+                    ruled_out += 1;
+                    assert!(!f.matches(&doc(r.clone())), "{f} ruled out {text}");
+                }
+            }
+        }
+        assert!(ruled_out > 10, "the prefilter rules out almost nothing: {ruled_out}");
+        // Escapes can spell anything: text with a backslash always may match.
+        let pre = Filter::parse_args(&["status=done"]).unwrap().prefilter();
+        assert!(pre.may_match(br#"{"status":"\u0064one"}"#));
+        assert!(!pre.may_match(br#"{"status":"running"}"#));
     }
 
     #[test]

@@ -400,9 +400,11 @@ impl KeyValueStore for RedisStore {
             "HSCAN"
         };
         let map_err = self.map_err(what, &hash);
+        let prefilter = filter.prefilter();
         self.manager
             .run(Idempotent, |mut conn| {
                 let (hash, encoded, map_err) = (&hash, encoded.as_deref(), &map_err);
+                let prefilter = &prefilter;
                 async move {
                     let mut out = Vec::new();
                     // HSCAN may return a field twice; every field counts once.
@@ -438,8 +440,13 @@ impl KeyValueStore for RedisStore {
                                         ));
                                     }
                                 };
-                                // Every value is decoded, so a corrupt one is always
-                                // reported; only matches are remembered for HSCAN's repeats.
+                                // Every value is checked, so a corrupt one is always
+                                // reported; text that cannot match is not built into a
+                                // document; only matches are remembered for HSCAN's repeats.
+                                if !prefilter.may_match(&value) {
+                                    Document::check_stored(&value, schema.as_str(), &key)?;
+                                    continue;
+                                }
                                 let doc = decode(&value, schema, &key)?;
                                 if filter.matches(&doc) && seen.insert(key.clone()) {
                                     out.push((key, doc));
