@@ -52,11 +52,11 @@ class AsyncStore:
 
     async def exists(self, schema: str, key: str) -> bool:
         """Whether a record exists."""
-        return await self._s.aexists(schema, key)  # type: ignore[no-any-return]
+        return await self._s.aexists(schema, key)
 
     async def count(self, schema: str) -> int:
         """The number of records in a schema; 0 for a schema that does not exist."""
-        return await self._s.acount(schema)  # type: ignore[no-any-return]
+        return await self._s.acount(schema)
 
     async def insert(self, schema: str, key: str, record: Dict[str, Any]) -> None:
         """Inserts a new record; ``AlreadyExists`` if the key is taken."""
@@ -76,12 +76,12 @@ class AsyncStore:
 
     async def get(self, schema: str, key: str) -> Dict[str, Any]:
         """Reads a record; ``NotFound`` if there is none."""
-        return await self._s.aget(schema, key)  # type: ignore[no-any-return]
+        return await self._s.aget(schema, key)
 
     async def filter(self, schema: str, /, **conditions: Any) -> List[Tuple[str, Dict[str, Any]]]:
         """The records matching every ``field__lookup=value`` condition, as ``(key, dict)``
         pairs sorted by key."""
-        return await self._s.afilter(schema, **conditions)  # type: ignore[no-any-return]
+        return await self._s.afilter(schema, **conditions)
 
     async def ping(self) -> None:
         """Checks that the backend answers; ``ConnectionFailed`` if not."""

@@ -595,7 +595,7 @@ class BaseConnectorManager:
 class SingleConnectorManager(BaseConnectorManager):
     """One shared connection to a backend (seed: ``SingleConnectorManager``)."""
 
-    _mode = "single"
+    _mode: Optional[str] = "single"
 
     def __init__(self, connector_class: Any, connector_config: Dict[str, Any]) -> None:
         super().__init__(connector_class, connector_config)

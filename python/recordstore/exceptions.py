@@ -39,7 +39,7 @@ __all__ = [
 def _peer_classes() -> Tuple[Tuple[Type[BaseException], ...], Tuple[Type[BaseException], ...]]:
     """The peer's (ObjectDoesNotExist, ObjectExistError) as base tuples, if it is installed."""
     try:
-        from event_pipeline import exceptions as peer  # type: ignore[import-not-found]
+        from event_pipeline import exceptions as peer  # type: ignore[import-not-found, unused-ignore]
     except Exception:  # not installed, or broken: our classes stand alone
         return (), ()
     return (peer.ObjectDoesNotExist,), (peer.ObjectExistError,)

@@ -25,7 +25,8 @@ fn class_name(kind: ErrorKind) -> &'static str {
 fn exceptions(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     static MODULE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let m = MODULE.get_or_try_init(py, || {
-        py.import("recordstore.exceptions").map(|m| m.into_any().unbind())
+        py.import("recordstore.exceptions")
+            .map(|m| m.into_any().unbind())
     })?;
     Ok(m.bind(py))
 }

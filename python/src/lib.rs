@@ -79,7 +79,11 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
-fn names<'a>(py: Python<'_>, schema: &'a str, key: &'a str) -> PyResult<(SchemaName<'a>, RecordKey<'a>)> {
+fn names<'a>(
+    py: Python<'_>,
+    schema: &'a str,
+    key: &'a str,
+) -> PyResult<(SchemaName<'a>, RecordKey<'a>)> {
     let ctx = Context::record(schema, key);
     let s = SchemaName::new(schema).map_err(|e| to_py_err(py, &e, ctx))?;
     let k = RecordKey::new(key).map_err(|e| to_py_err(py, &e, ctx))?;
@@ -90,18 +94,29 @@ fn schema_name<'a>(py: Python<'_>, schema: &'a str) -> PyResult<SchemaName<'a>> 
     SchemaName::new(schema).map_err(|e| to_py_err(py, &e, Context::schema(schema)))
 }
 
-fn document(py: Python<'_>, record: &Bound<'_, PyAny>, schema: &str, key: &str) -> PyResult<Document> {
+fn document(
+    py: Python<'_>,
+    record: &Bound<'_, PyAny>,
+    schema: &str,
+    key: &str,
+) -> PyResult<Document> {
     py_to_document(record).map_err(|e| convert_err(py, e, Context::record(schema, key)))
 }
 
 /// Builds a filter from `field__lookup=value` keyword arguments.
-fn build_filter(py: Python<'_>, schema: &str, conditions: Option<&Bound<'_, PyDict>>) -> PyResult<Filter> {
+fn build_filter(
+    py: Python<'_>,
+    schema: &str,
+    conditions: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Filter> {
     let mut filter = Filter::all();
     if let Some(conds) = conditions {
         for (k, v) in conds.iter() {
             let lhs = k.cast::<PyString>()?.to_cow()?.into_owned();
-            let value = filter_value(&v, &lhs).map_err(|e| convert_err(py, e, Context::schema(schema)))?;
-            let cond = Filter::parse_pair(&lhs, value).map_err(|e| to_py_err(py, &e, Context::schema(schema)))?;
+            let value =
+                filter_value(&v, &lhs).map_err(|e| convert_err(py, e, Context::schema(schema)))?;
+            let cond = Filter::parse_pair(&lhs, value)
+                .map_err(|e| to_py_err(py, &e, Context::schema(schema)))?;
             filter = filter.and(cond);
         }
     }
@@ -109,7 +124,11 @@ fn build_filter(py: Python<'_>, schema: &str, conditions: Option<&Bound<'_, PyDi
 }
 
 /// `(key, record)` pairs from a `dict` of records or an iterable of pairs.
-fn keyed_records(py: Python<'_>, schema: &str, records: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Document)>> {
+fn keyed_records(
+    py: Python<'_>,
+    schema: &str,
+    records: &Bound<'_, PyAny>,
+) -> PyResult<Vec<(String, Document)>> {
     let mut out = Vec::new();
     if let Ok(d) = records.cast::<PyDict>() {
         for (k, v) in d.iter() {
@@ -179,14 +198,21 @@ fn open_args(
         settings.options.pool.max_connections = n;
     }
     let secs = |name: &str, s: f64| -> PyResult<Duration> {
-        Duration::try_from_secs_f64(s)
-            .map_err(|_| PyValueError::new_err(format!("{name} must be a non-negative number of seconds, not {s}")))
+        Duration::try_from_secs_f64(s).map_err(|_| {
+            PyValueError::new_err(format!(
+                "{name} must be a non-negative number of seconds, not {s}"
+            ))
+        })
     };
     if let Some(s) = connection_timeout {
         settings.options.pool.connection_timeout = secs("connection_timeout", s)?;
     }
     if let Some(s) = idle_timeout {
-        settings.options.pool.idle_timeout = if s == 0.0 { None } else { Some(secs("idle_timeout", s)?) };
+        settings.options.pool.idle_timeout = if s == 0.0 {
+            None
+        } else {
+            Some(secs("idle_timeout", s)?)
+        };
     }
     if let Some(extras) = extras {
         settings.options.extras.extend(extras);
@@ -239,10 +265,21 @@ fn open(
     threads: Option<usize>,
 ) -> PyResult<Store> {
     let args = open_args(
-        py, url, config, load_settings, mode, max_connections, connection_timeout, idle_timeout, extras,
+        py,
+        url,
+        config,
+        load_settings,
+        mode,
+        max_connections,
+        connection_timeout,
+        idle_timeout,
+        extras,
     )?;
     let rt = new_runtime(runtime, threads)?;
-    let opened = py.detach(|| rt.get().block_on(recordstore::open_with(&args.url, &args.options)));
+    let opened = py.detach(|| {
+        rt.get()
+            .block_on(recordstore::open_with(&args.url, &args.options))
+    });
     let store = opened.map_err(|e| to_py_err(py, &e, Context::default()))?;
     Ok(Store {
         inner: Arc::new(Inner {
@@ -270,7 +307,15 @@ fn open_async<'py>(
     extras: Option<HashMap<String, String>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let args = open_args(
-        py, url, config, load_settings, mode, max_connections, connection_timeout, idle_timeout, extras,
+        py,
+        url,
+        config,
+        load_settings,
+        mode,
+        max_connections,
+        connection_timeout,
+        idle_timeout,
+        extras,
     )?;
     pyo3_async_runtimes::tokio::future_into_py(py, async move {
         let store = recordstore::open_with(&args.url, &args.options)
@@ -295,7 +340,8 @@ impl Store {
         ctx: Context<'_>,
     ) -> PyResult<T> {
         let rt = self.inner.rt.get();
-        py.detach(|| rt.block_on(f)).map_err(|e| to_py_err(py, &e, ctx))
+        py.detach(|| rt.block_on(f))
+            .map_err(|e| to_py_err(py, &e, ctx))
     }
 
     fn store(&self) -> &dyn KeyValueStore {
@@ -346,7 +392,13 @@ fn matches_to_py(py: Python<'_>, mut rows: Vec<(String, Document)>) -> PyResult<
     rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let list = PyList::empty(py);
     for (k, doc) in rows {
-        let pair = PyTuple::new(py, [PyString::new(py, &k).into_any(), map_to_py(py, &doc)?.into_any()])?;
+        let pair = PyTuple::new(
+            py,
+            [
+                PyString::new(py, &k).into_any(),
+                map_to_py(py, &doc)?.into_any(),
+            ],
+        )?;
         list.append(pair)?;
     }
     Ok(list)
@@ -354,12 +406,18 @@ fn matches_to_py(py: Python<'_>, mut rows: Vec<(String, Document)>) -> PyResult<
 
 /// Errors of per-record batch results: NotFound and AlreadyExists become `False`/`None`;
 /// anything else is raised.
-fn batch_flags(py: Python<'_>, schema: &str, results: Vec<recordstore::Result<()>>) -> PyResult<Vec<bool>> {
+fn batch_flags(
+    py: Python<'_>,
+    schema: &str,
+    results: Vec<recordstore::Result<()>>,
+) -> PyResult<Vec<bool>> {
     results
         .into_iter()
         .map(|r| match r {
             Ok(()) => Ok(true),
-            Err(recordstore::Error::NotFound { .. } | recordstore::Error::AlreadyExists { .. }) => Ok(false),
+            Err(recordstore::Error::NotFound { .. } | recordstore::Error::AlreadyExists { .. }) => {
+                Ok(false)
+            }
             Err(e) => Err(to_py_err(py, &e, Context::schema(schema))),
         })
         .collect()
@@ -380,7 +438,11 @@ impl Store {
     }
 
     fn __repr__(&self) -> String {
-        format!("<recordstore.Store {} {:?}>", self.store().backend(), self.inner.url)
+        format!(
+            "<recordstore.Store {} {:?}>",
+            self.store().backend(),
+            self.inner.url
+        )
     }
 
     /// Whether a record exists.
@@ -396,36 +458,74 @@ impl Store {
     }
 
     /// Inserts a new record; `AlreadyExists` if the key is taken.
-    fn insert(&self, py: Python<'_>, schema: &str, key: &str, record: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn insert(
+        &self,
+        py: Python<'_>,
+        schema: &str,
+        key: &str,
+        record: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let (s, k) = names(py, schema, key)?;
         let doc = document(py, record, schema, key)?;
-        self.run(py, self.store().insert_record(s, k, &doc), Context::record(schema, key))
+        self.run(
+            py,
+            self.store().insert_record(s, k, &doc),
+            Context::record(schema, key),
+        )
     }
 
     /// Replaces an existing record; `NotFound` if there is none.
-    fn update(&self, py: Python<'_>, schema: &str, key: &str, record: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn update(
+        &self,
+        py: Python<'_>,
+        schema: &str,
+        key: &str,
+        record: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let (s, k) = names(py, schema, key)?;
         let doc = document(py, record, schema, key)?;
-        self.run(py, self.store().update_record(s, k, &doc), Context::record(schema, key))
+        self.run(
+            py,
+            self.store().update_record(s, k, &doc),
+            Context::record(schema, key),
+        )
     }
 
     /// Inserts a record, or replaces it if the key exists.
-    fn save(&self, py: Python<'_>, schema: &str, key: &str, record: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn save(
+        &self,
+        py: Python<'_>,
+        schema: &str,
+        key: &str,
+        record: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let (s, k) = names(py, schema, key)?;
         let doc = document(py, record, schema, key)?;
-        self.run(py, self.store().save_record(s, k, &doc), Context::record(schema, key))
+        self.run(
+            py,
+            self.store().save_record(s, k, &doc),
+            Context::record(schema, key),
+        )
     }
 
     /// Deletes a record; `NotFound` if there is none.
     fn delete(&self, py: Python<'_>, schema: &str, key: &str) -> PyResult<()> {
         let (s, k) = names(py, schema, key)?;
-        self.run(py, self.store().delete_record(s, k), Context::record(schema, key))
+        self.run(
+            py,
+            self.store().delete_record(s, k),
+            Context::record(schema, key),
+        )
     }
 
     /// Reads a record as a new `dict`; `NotFound` if there is none.
     fn get<'py>(&self, py: Python<'py>, schema: &str, key: &str) -> PyResult<Bound<'py, PyDict>> {
         let (s, k) = names(py, schema, key)?;
-        let doc = self.run(py, self.store().get_record(s, k), Context::record(schema, key))?;
+        let doc = self.run(
+            py,
+            self.store().get_record(s, k),
+            Context::record(schema, key),
+        )?;
         map_to_py(py, &doc)
     }
 
@@ -440,7 +540,11 @@ impl Store {
     ) -> PyResult<Bound<'py, PyList>> {
         let s = schema_name(py, schema)?;
         let f = build_filter(py, schema, conditions)?;
-        let rows = self.run(py, self.store().filter_record(s, &f), Context::schema(schema))?;
+        let rows = self.run(
+            py,
+            self.store().filter_record(s, &f),
+            Context::schema(schema),
+        )?;
         matches_to_py(py, rows)
     }
 
@@ -457,7 +561,11 @@ impl Store {
     ) -> PyResult<Bound<'py, PyList>> {
         let s = schema_name(py, schema)?;
         let f = build_filter(py, schema, conditions)?;
-        let mut rows = self.run(py, self.store().filter_record(s, &f), Context::schema(schema))?;
+        let mut rows = self.run(
+            py,
+            self.store().filter_record(s, &f),
+            Context::schema(schema),
+        )?;
         rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let new = klass.getattr(pyo3::intern!(py, "__new__"))?;
         let list = PyList::empty(py);
@@ -471,26 +579,47 @@ impl Store {
 
     /// Inserts many records (a `dict` of key to record, or `(key, record)` pairs); for each,
     /// `True` if inserted, `False` if its key was taken.
-    fn insert_many(&self, py: Python<'_>, schema: &str, records: &Bound<'_, PyAny>) -> PyResult<Vec<bool>> {
+    fn insert_many(
+        &self,
+        py: Python<'_>,
+        schema: &str,
+        records: &Bound<'_, PyAny>,
+    ) -> PyResult<Vec<bool>> {
         let s = schema_name(py, schema)?;
         let owned = keyed_records(py, schema, records)?;
         let mut batch = Vec::with_capacity(owned.len());
         for (k, d) in &owned {
-            let key = RecordKey::new(k).map_err(|e| to_py_err(py, &e, Context::record(schema, k)))?;
+            let key =
+                RecordKey::new(k).map_err(|e| to_py_err(py, &e, Context::record(schema, k)))?;
             batch.push((key, d.clone()));
         }
-        let results = self.run(py, self.store().insert_many(s, &batch), Context::schema(schema))?;
+        let results = self.run(
+            py,
+            self.store().insert_many(s, &batch),
+            Context::schema(schema),
+        )?;
         batch_flags(py, schema, results)
     }
 
     /// Reads many records; for each key, a `dict`, or `None` if there is no such record.
-    fn get_many<'py>(&self, py: Python<'py>, schema: &str, keys: Vec<String>) -> PyResult<Bound<'py, PyList>> {
+    fn get_many<'py>(
+        &self,
+        py: Python<'py>,
+        schema: &str,
+        keys: Vec<String>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let s = schema_name(py, schema)?;
         let mut checked = Vec::with_capacity(keys.len());
         for k in &keys {
-            checked.push(RecordKey::new(k).map_err(|e| to_py_err(py, &e, Context::record(schema, k)))?);
+            checked.push(
+                RecordKey::new(k).map_err(|e| to_py_err(py, &e, Context::record(schema, k)))?,
+            );
         }
-        let results = self.run(py, self.store().get_many(s, &checked), Context::schema(schema))?;
+        let results = self.run(
+            py,
+            self.store().get_many(s, &checked),
+            Context::schema(schema),
+        )?;
         let list = PyList::empty(py);
         for r in results {
             match r {
@@ -507,9 +636,15 @@ impl Store {
         let s = schema_name(py, schema)?;
         let mut checked = Vec::with_capacity(keys.len());
         for k in &keys {
-            checked.push(RecordKey::new(k).map_err(|e| to_py_err(py, &e, Context::record(schema, k)))?);
+            checked.push(
+                RecordKey::new(k).map_err(|e| to_py_err(py, &e, Context::record(schema, k)))?,
+            );
         }
-        let results = self.run(py, self.store().delete_many(s, &checked), Context::schema(schema))?;
+        let results = self.run(
+            py,
+            self.store().delete_many(s, &checked),
+            Context::schema(schema),
+        )?;
         batch_flags(py, schema, results)
     }
 
@@ -525,18 +660,32 @@ impl Store {
 
     /// Closes the store's connections.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        self.run(py, async { self.store().close().await; Ok(()) }, Context::default())
+        self.run(
+            py,
+            async {
+                self.store().close().await;
+                Ok(())
+            },
+            Context::default(),
+        )
     }
 
     // ---- asyncio: awaitables, for stores opened with `open_async` ----
 
     /// Awaitable `exists`.
-    fn aexists<'py>(&self, py: Python<'py>, schema: &str, key: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn aexists<'py>(
+        &self,
+        py: Python<'py>,
+        schema: &str,
+        key: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let st = self.async_store()?;
         let (schema, key) = owned_names(py, schema, key)?;
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let (s, k) = checked(&schema, &key)?;
-            st.exists(s, k).await.map_err(|e| attach_err(&e, &schema, Some(&key)))
+            st.exists(s, k)
+                .await
+                .map_err(|e| attach_err(&e, &schema, Some(&key)))
         })
     }
 
@@ -552,27 +701,52 @@ impl Store {
     }
 
     /// Awaitable `insert`.
-    fn ainsert<'py>(&self, py: Python<'py>, schema: &str, key: &str, record: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn ainsert<'py>(
+        &self,
+        py: Python<'py>,
+        schema: &str,
+        key: &str,
+        record: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         self.awrite(py, schema, key, record, Write::Insert)
     }
 
     /// Awaitable `update`.
-    fn aupdate<'py>(&self, py: Python<'py>, schema: &str, key: &str, record: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn aupdate<'py>(
+        &self,
+        py: Python<'py>,
+        schema: &str,
+        key: &str,
+        record: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         self.awrite(py, schema, key, record, Write::Update)
     }
 
     /// Awaitable `save`.
-    fn asave<'py>(&self, py: Python<'py>, schema: &str, key: &str, record: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn asave<'py>(
+        &self,
+        py: Python<'py>,
+        schema: &str,
+        key: &str,
+        record: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         self.awrite(py, schema, key, record, Write::Save)
     }
 
     /// Awaitable `delete`.
-    fn adelete<'py>(&self, py: Python<'py>, schema: &str, key: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn adelete<'py>(
+        &self,
+        py: Python<'py>,
+        schema: &str,
+        key: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let st = self.async_store()?;
         let (schema, key) = owned_names(py, schema, key)?;
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let (s, k) = checked(&schema, &key)?;
-            st.delete_record(s, k).await.map_err(|e| attach_err(&e, &schema, Some(&key)))
+            st.delete_record(s, k)
+                .await
+                .map_err(|e| attach_err(&e, &schema, Some(&key)))
         })
     }
 
@@ -582,20 +756,31 @@ impl Store {
         let (schema, key) = owned_names(py, schema, key)?;
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let (s, k) = checked(&schema, &key)?;
-            st.get_record(s, k).await.map(PyDocument).map_err(|e| attach_err(&e, &schema, Some(&key)))
+            st.get_record(s, k)
+                .await
+                .map(PyDocument)
+                .map_err(|e| attach_err(&e, &schema, Some(&key)))
         })
     }
 
     /// Awaitable `filter`.
     #[pyo3(signature = (schema, /, **conditions))]
-    fn afilter<'py>(&self, py: Python<'py>, schema: &str, conditions: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+    fn afilter<'py>(
+        &self,
+        py: Python<'py>,
+        schema: &str,
+        conditions: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let st = self.async_store()?;
         schema_name(py, schema)?;
         let f = build_filter(py, schema, conditions)?;
         let schema = schema.to_owned();
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let s = SchemaName::new(&schema).map_err(|e| attach_err(&e, &schema, None))?;
-            st.filter_record(s, &f).await.map(PyMatches).map_err(|e| attach_err(&e, &schema, None))
+            st.filter_record(s, &f)
+                .await
+                .map(PyMatches)
+                .map_err(|e| attach_err(&e, &schema, None))
         })
     }
 
@@ -603,7 +788,9 @@ impl Store {
     fn aping<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let st = self.async_store()?;
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            st.ping().await.map_err(|e| Python::attach(|py| to_py_err(py, &e, Context::default())))
+            st.ping()
+                .await
+                .map_err(|e| Python::attach(|py| to_py_err(py, &e, Context::default())))
         })
     }
 
@@ -625,7 +812,14 @@ enum Write {
 }
 
 impl Store {
-    fn awrite<'py>(&self, py: Python<'py>, schema: &str, key: &str, record: &Bound<'py, PyAny>, op: Write) -> PyResult<Bound<'py, PyAny>> {
+    fn awrite<'py>(
+        &self,
+        py: Python<'py>,
+        schema: &str,
+        key: &str,
+        record: &Bound<'py, PyAny>,
+        op: Write,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let st = self.async_store()?;
         let (schema, key) = owned_names(py, schema, key)?;
         let doc = document(py, record, &schema, &key)?;
