@@ -39,7 +39,7 @@ import abc
 import enum
 import threading
 import time
-from typing import Any, Callable, ClassVar, Dict, List, Optional, Type, TypeVar, Union
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Type, TypeVar, Union, overload
 
 from . import _native
 from ._native import Store
@@ -437,6 +437,11 @@ class KeyValueStoreBackendBase(abc.ABC):
         """
         self.store.delete(schema_name, _key(record_key))
 
+    @overload
+    def get_record(self, schema_name: str, klass: Type[T], record_key: Union[str, int]) -> T: ...
+    @overload
+    def get_record(self, schema_name: str, klass: None, record_key: Union[str, int]) -> Dict[str, Any]: ...
+
     def get_record(self, schema_name: str, klass: Optional[Type[T]], record_key: Union[str, int]) -> Any:
         """Reads a record, built as ``klass`` (see :meth:`load_record`); a ``dict`` when
         ``klass`` is ``None`` or ``dict``.
@@ -462,6 +467,11 @@ class KeyValueStoreBackendBase(abc.ABC):
         else:
             record.__dict__.update(state)
 
+    @overload
+    def filter_record(self, schema_name: str, record_klass: Type[T], **filter_kwargs: Any) -> List[T]: ...
+    @overload
+    def filter_record(self, schema_name: str, record_klass: None, **filter_kwargs: Any) -> List[Dict[str, Any]]: ...
+
     def filter_record(self, schema_name: str, record_klass: Optional[Type[T]], **filter_kwargs: Any) -> List[Any]:
         """The records matching every ``field__lookup=value`` condition (Django's lookups:
         ``exact`` by default, ``ne``, ``gt``, ``gte``, ``lt``, ``lte``, ``in``,
@@ -477,6 +487,13 @@ class KeyValueStoreBackendBase(abc.ABC):
         if _has_setstate(record_klass):
             return store.filter_objects(schema_name, record_klass, filter_kwargs)
         return [self.load_record(doc, record_klass) for _, doc in store.filter(schema_name, **filter_kwargs)]
+
+    @overload
+    @staticmethod
+    def load_record(record_state: Dict[str, Any], record_klass: Type[T]) -> T: ...
+    @overload
+    @staticmethod
+    def load_record(record_state: Dict[str, Any], record_klass: None) -> Dict[str, Any]: ...
 
     @staticmethod
     def load_record(record_state: Dict[str, Any], record_klass: Optional[Type[T]]) -> Any:

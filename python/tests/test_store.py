@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
+import time
 from typing import Any, List
 
 import pytest
@@ -88,25 +90,43 @@ def test_threads_share_one_store(store: recordstore.Store, schema: str) -> None:
     assert store.count(schema) == 200
 
 
-def test_gil_is_released_during_io(schema: str) -> None:
-    """A thread blocked in a store call must not stop other Python threads."""
-    store = recordstore.open("memory://")
-    stop = threading.Event()
-    ticks = [0]
+def test_gil_is_released_during_io() -> None:
+    """While one thread waits on a server that never answers, other Python threads run.
 
-    def spin() -> None:
-        while not stop.is_set():
-            ticks[0] += 1
-
-    t = threading.Thread(target=spin)
-    t.start()
+    The listener accepts connections (the kernel does) and never replies, so the call blocks
+    for its whole connection_timeout; a spinning thread counts how often it ran meanwhile.
+    Had the call kept the GIL, the spinner could not run at all during that second.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
     try:
-        for i in range(2000):
-            store.insert(schema, f"k{i}", {"i": i})
-    finally:
+        store = recordstore.open(f"redis://127.0.0.1:{port}/0", connection_timeout=1)
+        stop = threading.Event()
+        ticks = [0]
+
+        def spin() -> None:
+            while not stop.is_set():
+                ticks[0] += 1
+
+        t = threading.Thread(target=spin)
+        t.start()
+        time.sleep(0.05)
+        before = ticks[0]
+        started = time.perf_counter()
+        with pytest.raises(recordstore.Timeout) as exc:
+            store.count("s")
+        elapsed = time.perf_counter() - started
+        during = ticks[0] - before
         stop.set()
         t.join()
-    assert ticks[0] > 0
+        # A hung server is a Timeout: a ConnectionError, temporary, never NotFound.
+        assert isinstance(exc.value, ConnectionError) and exc.value.temporary
+        assert elapsed >= 0.9
+        assert during > 10_000, during
+    finally:
+        listener.close()
 
 
 def test_asyncio_under_gather(kind: str, tmp_path: Any, schema: str) -> None:

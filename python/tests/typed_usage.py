@@ -31,6 +31,14 @@ def seed_api() -> None:
     exists: bool = backend.exists("tasks", "t1")
     n: int = backend.count("tasks")
     assert exists or n >= 0
+    class Task:
+        id: str
+        status: str
+
+    task: Task = backend.get_record("tasks", Task, "t1")
+    tasks: List[Task] = backend.filter_record("tasks", Task, status="done")
+    raw: Dict[str, Any] = backend.get_record("tasks", None, "t1")
+    assert task and tasks and raw
     manager = ConnectorManagerFactory.create_manager(
         RedisStoreBackend, {"host": "127.0.0.1"}, connection_mode=ConnectionMode.POOLED, max_connections=4
     )
