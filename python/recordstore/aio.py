@@ -17,7 +17,7 @@ The Rust futures run on a shared tokio runtime and complete the asyncio future d
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _extra, _native
 from ._native import Store
@@ -28,8 +28,7 @@ __all__ = ["open", "AsyncStore"]
 class AsyncStore:
     """A store for asyncio; the same methods as :class:`recordstore.Store`, awaitable.
 
-    The blocking batch calls and ``list_schemas`` are not awaitable yet; :attr:`sync` gives
-    the blocking store (same connections) for them.
+    :attr:`sync` gives the blocking store underneath (same connections).
     """
 
     __slots__ = ("_s",)
@@ -42,7 +41,7 @@ class AsyncStore:
 
     @property
     def sync(self) -> Store:
-        """The blocking store underneath (for batch calls; they block the event loop)."""
+        """The blocking store underneath (its calls block the event loop)."""
         return self._s
 
     @property
@@ -82,6 +81,26 @@ class AsyncStore:
         """The records matching every ``field__lookup=value`` condition, as ``(key, dict)``
         pairs sorted by key."""
         return await self._s.afilter(schema, **conditions)
+
+    async def insert_many(
+        self,
+        schema: str,
+        records: Union[Mapping[str, Mapping[str, Any]], Iterable[Tuple[str, Mapping[str, Any]]]],
+    ) -> List[bool]:
+        """Inserts many records; for each, ``True`` if inserted, ``False`` if its key was taken."""
+        return await self._s.ainsert_many(schema, records)
+
+    async def get_many(self, schema: str, keys: Iterable[str]) -> List[Optional[Dict[str, Any]]]:
+        """Reads many records; ``None`` for a key with no record."""
+        return await self._s.aget_many(schema, list(keys))
+
+    async def delete_many(self, schema: str, keys: Iterable[str]) -> List[bool]:
+        """Deletes many records; for each key, ``True`` if deleted, ``False`` if there was none."""
+        return await self._s.adelete_many(schema, list(keys))
+
+    async def list_schemas(self) -> List[str]:
+        """The names of the schemas the store holds, sorted."""
+        return await self._s.alist_schemas()
 
     async def ping(self) -> None:
         """Checks that the backend answers; ``ConnectionFailed`` if not."""

@@ -784,6 +784,94 @@ impl Store {
         })
     }
 
+    /// Awaitable `insert_many`.
+    fn ainsert_many<'py>(
+        &self,
+        py: Python<'py>,
+        schema: &str,
+        records: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let st = self.async_store()?;
+        schema_name(py, schema)?;
+        let owned = keyed_records(py, schema, records)?;
+        let keys: Vec<String> = owned.iter().map(|(k, _)| k.clone()).collect();
+        checked_keys(py, schema, &keys)?;
+        let schema = schema.to_owned();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let s = SchemaName::new(&schema).map_err(|e| attach_err(&e, &schema, None))?;
+            let mut batch = Vec::with_capacity(owned.len());
+            for (k, d) in &owned {
+                let key = RecordKey::new(k).map_err(|e| attach_err(&e, &schema, Some(k)))?;
+                batch.push((key, d.clone()));
+            }
+            let results = st
+                .insert_many(s, &batch)
+                .await
+                .map_err(|e| attach_err(&e, &schema, None))?;
+            async_flags(&schema, results)
+        })
+    }
+
+    /// Awaitable `get_many`.
+    fn aget_many<'py>(
+        &self,
+        py: Python<'py>,
+        schema: &str,
+        keys: Vec<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let st = self.async_store()?;
+        checked_keys(py, schema, &keys)?;
+        let schema = schema.to_owned();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let s = SchemaName::new(&schema).map_err(|e| attach_err(&e, &schema, None))?;
+            let checked = keys_in_future(&schema, &keys)?;
+            let results = st
+                .get_many(s, &checked)
+                .await
+                .map_err(|e| attach_err(&e, &schema, None))?;
+            let docs = results
+                .into_iter()
+                .map(|r| match r {
+                    Ok(d) => Ok(Some(d)),
+                    Err(recordstore::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(attach_err(&e, &schema, None)),
+                })
+                .collect::<PyResult<Vec<_>>>()?;
+            Ok(PyMaybeDocuments(docs))
+        })
+    }
+
+    /// Awaitable `delete_many`.
+    fn adelete_many<'py>(
+        &self,
+        py: Python<'py>,
+        schema: &str,
+        keys: Vec<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let st = self.async_store()?;
+        checked_keys(py, schema, &keys)?;
+        let schema = schema.to_owned();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let s = SchemaName::new(&schema).map_err(|e| attach_err(&e, &schema, None))?;
+            let checked = keys_in_future(&schema, &keys)?;
+            let results = st
+                .delete_many(s, &checked)
+                .await
+                .map_err(|e| attach_err(&e, &schema, None))?;
+            async_flags(&schema, results)
+        })
+    }
+
+    /// Awaitable `list_schemas`.
+    fn alist_schemas<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let st = self.async_store()?;
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            st.list_schemas()
+                .await
+                .map_err(|e| Python::attach(|py| to_py_err(py, &e, Context::default())))
+        })
+    }
+
     /// Awaitable `ping`.
     fn aping<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let st = self.async_store()?;
@@ -802,6 +890,55 @@ impl Store {
             Ok(())
         })
     }
+}
+
+/// Documents or gaps (`None` for a missing record), converted when the awaitable completes.
+struct PyMaybeDocuments(Vec<Option<Document>>);
+
+impl<'py> IntoPyObject<'py> for PyMaybeDocuments {
+    type Target = PyList;
+    type Output = Bound<'py, PyList>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for doc in self.0 {
+            match doc {
+                Some(d) => list.append(map_to_py(py, &d)?)?,
+                None => list.append(py.None())?,
+            }
+        }
+        Ok(list)
+    }
+}
+
+/// Per-record outcomes of an awaited batch, as `batch_flags` makes them.
+fn async_flags(schema: &str, results: Vec<recordstore::Result<()>>) -> PyResult<Vec<bool>> {
+    results
+        .into_iter()
+        .map(|r| match r {
+            Ok(()) => Ok(true),
+            Err(recordstore::Error::NotFound { .. } | recordstore::Error::AlreadyExists { .. }) => {
+                Ok(false)
+            }
+            Err(e) => Err(attach_err(&e, schema, None)),
+        })
+        .collect()
+}
+
+/// Keys checked before an awaited batch starts.
+fn checked_keys(py: Python<'_>, schema: &str, keys: &[String]) -> PyResult<()> {
+    schema_name(py, schema)?;
+    for k in keys {
+        RecordKey::new(k).map_err(|e| to_py_err(py, &e, Context::record(schema, k)))?;
+    }
+    Ok(())
+}
+
+/// Record keys for use inside a future (already checked by `checked_keys`).
+fn keys_in_future<'a>(schema: &str, keys: &'a [String]) -> PyResult<Vec<RecordKey<'a>>> {
+    keys.iter()
+        .map(|k| RecordKey::new(k).map_err(|e| attach_err(&e, schema, Some(k))))
+        .collect()
 }
 
 #[derive(Clone, Copy)]

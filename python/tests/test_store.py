@@ -150,6 +150,12 @@ def test_asyncio_under_gather(kind: str, tmp_path: Any, schema: str) -> None:
             with pytest.raises(NotFound):
                 await store.get(schema, "k0")
             await store.ping()
+            flags = await store.insert_many(schema, {"b1": {"n": 1}, "k1": {"n": 0}})
+            assert flags == [True, False]
+            assert await store.get_many(schema, ["b1", "nope"]) == [{"n": 1}, None]
+            assert await store.delete_many(schema, ["b1", "nope"]) == [True, False]
+            if kind != "memory":
+                assert schema in await store.list_schemas()
 
     asyncio.run(main())
 
