@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The peer's workload (../shared/peer/peer_bench.py) from Python: ours against the peer.
 
-usage: bench_vs_peer.py [SECTION ...]     sections: redis hdfs memory threads (default: all)
+usage: bench_vs_peer.py [SECTION ...]     sections: runtime redis hdfs memory threads (default: all)
 env:   N (redis/memory records, 10000), HDFS_N (300), ROUNDS (3),
        BENCH_REDIS (127.0.0.1:6392, a Redis without fsync), WEBHDFS (127.0.0.1:9870),
        HDFS (127.0.0.1:9000)
@@ -264,7 +264,39 @@ def section_threads() -> None:
     print(f"| WebHDFS, get + exists (320 in all) | current-thread (default) | {one:,.0f} | {eight:,.0f} | {eight / one:.2f}x |")
 
 
-SECTIONS = {"redis": section_redis, "hdfs": section_hdfs, "memory": section_memory, "threads": section_threads}
+def section_runtime() -> None:
+    """One caller, the short API: a current-thread runtime driven by the caller against a
+    multi-thread runtime (each round trip then wakes the caller from a worker thread)."""
+    import recordstore
+
+    n = N // 2
+    rec = {"status": "running", "attempts": 1, "payload": "x" * 150}
+
+    def run(threads: Any) -> Dict[str, float]:
+        store = recordstore.open(f"redis://{REDIS_HOST}:{REDIS_PORT}/0?prefix=bench-rt-{uuid.uuid4().hex[:6]}", threads=threads)
+        keys = [f"r{i}" for i in range(n)]
+        out = {
+            "insert": n / timed(lambda: [store.insert("bench", k, rec) for k in keys]),
+            "get": n / timed(lambda: [store.get("bench", k) for k in keys]),
+            "exists": n / timed(lambda: [store.exists("bench", k) for k in keys]),
+        }
+        store.delete_many("bench", keys)
+        return out
+
+    res: Dict[str, List[Dict[str, float]]] = {"current": [], "multi": []}
+    for _ in range(ROUNDS):
+        res["current"].append(run(None))
+        res["multi"].append(run(2))
+    print(f"\n### One caller, short API, Redis: the runtime (N = {n})\n")
+    print("| op | current-thread (default) | multi-thread, 2 workers | ratio |")
+    print("|---|---|---|---|")
+    for op in ("insert", "get", "exists"):
+        c = statistics.median(r[op] for r in res["current"])
+        m = statistics.median(r[op] for r in res["multi"])
+        print(f"| {op} | {c:,.0f} | {m:,.0f} | {c / m:.2f}x |")
+
+
+SECTIONS = {"runtime": section_runtime, "redis": section_redis, "hdfs": section_hdfs, "memory": section_memory, "threads": section_threads}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(SECTIONS):
