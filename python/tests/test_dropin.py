@@ -112,3 +112,47 @@ def test_peer_persists_through_our_backend(case: str, tmp_path: Any) -> None:
     assert result["backend"] == config["ENGINE"].rsplit(".", 1)[1]
     expected = "SingleConnectorManager" if case in ("redis-single", "memory", "webhdfs") else "PooledConnectorManager"
     assert result["manager"] == expected
+
+
+PIPELINE = textwrap.dedent(
+    """
+    import json, sys
+    import recordstore
+    from event_pipeline import EventBase, Pipeline
+    from event_pipeline.fields import InputDataField
+
+    class Fetch(EventBase):
+        def process(self, *args, **kwargs):
+            return True, {"fetched": 41}
+
+    class Compute(EventBase):
+        def process(self, *args, **kwargs):
+            return True, {"answer": 42}
+
+    class Probe(Pipeline):
+        name = InputDataField(data_type=str, required=True)
+
+        class Meta:
+            pointy = "Fetch->Compute"
+
+    Probe(name="x").start(force_rerun=True)
+    store = recordstore.open(sys.argv[1])
+    rows = store.filter("EventResult")
+    print(json.dumps({r["event_name"]: r["content"] for _, r in rows}))
+    store.delete_many("EventResult", [k for k, _ in rows])
+    """
+)
+
+
+@pytest.mark.parametrize("case", ["redis", "sqlite"])
+def test_a_peer_pipeline_run_persists_its_results_through_ours(case: str, tmp_path: Any) -> None:
+    config, check_url = cases(tmp_path)[case]
+    settings = tmp_path / "settings.py"
+    settings.write_text(f"RESULT_BACKEND_CONFIG = {config!r}\n")
+    env = dict(os.environ, EVENT_PIPELINE_CONFIG=str(settings), EVENT_PIPELINE_CONFIG_DIR=str(tmp_path))
+    out = subprocess.run(
+        [sys.executable, "-c", PIPELINE, check_url], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    results = json.loads(out.stdout.strip().splitlines()[-1])
+    assert results == {"Fetch": {"fetched": 41}, "Compute": {"answer": 42}}
