@@ -131,6 +131,13 @@ def table(title: str, res: Dict[str, Dict[str, float]], ours: str, others: List[
         print(f"| {op} | " + " | ".join(cells) + " |")
 
 
+def remove_hdfs_dir(path: str) -> None:
+    """Deletes a benchmark's HDFS directory (our stores leave empty schema directories)."""
+    import hdfs
+
+    hdfs.InsecureClient(f"http://{WEBHDFS_HOST}:{WEBHDFS_PORT}", user="root").delete(path, recursive=True)
+
+
 def section_redis() -> None:
     from event_pipeline.backends.stores.redis_store import RedisStoreBackend as PeerRedis
 
@@ -158,12 +165,13 @@ def section_hdfs() -> None:
 
     def ours_hdfs(transport: str, host: str, port: str) -> Callable[[], Dict[str, float]]:
         def run() -> Dict[str, float]:
-            b = ours.HDFSStoreBackend(host=host, port=int(port), username="root", transport=transport,
-                                      base_path=f"/bench-py-{uuid.uuid4().hex[:8]}")
+            base = f"/bench-py-{uuid.uuid4().hex[:8]}"
+            b = ours.HDFSStoreBackend(host=host, port=int(port), username="root", transport=transport, base_path=base)
             try:
                 return seed_workload(b, HDFS_N)
             finally:
-                b.store.close()
+                b.close()
+                remove_hdfs_dir(base)
         return run
 
     def peer() -> Dict[str, float]:
@@ -229,7 +237,8 @@ def section_threads() -> None:
 
     def run_hdfs(threads: int) -> float:
         """get + exists on WebHDFS, where each call waits on the network, not the CPU."""
-        store = recordstore.open(f"webhdfs://root@{WEBHDFS_HOST}:{WEBHDFS_PORT}/bench-threads-{uuid.uuid4().hex[:6]}")
+        base = f"/bench-threads-{uuid.uuid4().hex[:6]}"
+        store = recordstore.open(f"webhdfs://root@{WEBHDFS_HOST}:{WEBHDFS_PORT}{base}")
         keys = [f"k{i}" for i in range(40)]
         store.insert_many("bench", {k: {"payload": "x" * 150} for k in keys})
         barrier = threading.Barrier(threads + 1)
@@ -250,6 +259,7 @@ def section_threads() -> None:
             t.join()
         dt = time.perf_counter() - start
         store.delete_many("bench", keys)
+        remove_hdfs_dir(base)
         return 2 * threads * per / dt
 
     print(f"\n### 8 Python threads on one store\n")

@@ -34,6 +34,23 @@ def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
+def cleanup(kind: str, config: Dict[str, Any]) -> None:
+    """Removes what a test wrote to the shared servers: its Redis prefix, its HDFS base path."""
+    if kind == "redis" and config.get("prefix"):
+        import redis
+
+        host, port = hostport(REDIS)
+        c = redis.Redis(host=host, port=port, db=0)
+        keys = list(c.scan_iter(match=f"{config['prefix']}:*", count=1000))
+        if keys:
+            c.delete(*keys)
+    elif kind in ("hdfs", "webhdfs") and config.get("base_path"):
+        import hdfs
+
+        host, port = hostport(WEBHDFS)
+        hdfs.InsecureClient(f"http://{host}:{port}", user="root").delete(config["base_path"], recursive=True)
+
+
 def seed_config(kind: str, tmp_path: Any) -> Tuple[type, Dict[str, Any]]:
     """The seed backend class and its connector config for one backend, isolated per test."""
     if kind == "memory":
@@ -53,17 +70,25 @@ def seed_config(kind: str, tmp_path: Any) -> Tuple[type, Dict[str, Any]]:
     }
 
 
-def url_for(kind: str, tmp_path: Any) -> str:
-    """A store URL for one backend, isolated per test."""
+def url_and_config(kind: str, tmp_path: Any) -> Tuple[str, Dict[str, Any]]:
+    """A store URL for one backend, isolated per test, and what `cleanup` needs."""
     if kind == "memory":
-        return "memory://"
+        return "memory://", {}
     if kind == "sqlite":
-        return f"sqlite://{tmp_path / 'store.db'}"
+        return f"sqlite://{tmp_path / 'store.db'}", {}
     if kind == "redis":
-        return f"redis://{REDIS}/0?prefix={unique('py')}"
-    if kind == "hdfs":
-        return f"hdfs://root@{HDFS}/{unique('py-test')}"
-    return f"webhdfs://root@{WEBHDFS}/{unique('py-test')}"
+        prefix = unique("py")
+        return f"redis://{REDIS}/0?prefix={prefix}", {"prefix": prefix}
+    base = "/" + unique("py-test")
+    host = HDFS if kind == "hdfs" else WEBHDFS
+    return f"{'hdfs' if kind == 'hdfs' else 'webhdfs'}://root@{host}{base}", {"base_path": base}
+
+
+def url_for(kind: str, tmp_path: Any, request: Any) -> str:
+    """A store URL for one backend, removed from the server when the test ends."""
+    url, config = url_and_config(kind, tmp_path)
+    request.addfinalizer(lambda: cleanup(kind, config))
+    return url
 
 
 @pytest.fixture(params=BACKENDS)
@@ -77,11 +102,12 @@ def seed_backend(kind: str, tmp_path: Any) -> Iterator[backends.KeyValueStoreBac
     b = cls(**config)
     yield b
     b.close()
+    cleanup(kind, config)
 
 
 @pytest.fixture
-def store(kind: str, tmp_path: Any) -> Iterator[recordstore.Store]:
-    s = recordstore.open(url_for(kind, tmp_path))
+def store(kind: str, tmp_path: Any, request: Any) -> Iterator[recordstore.Store]:
+    s = recordstore.open(url_for(kind, tmp_path, request))
     yield s
     s.close()
 

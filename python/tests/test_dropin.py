@@ -18,7 +18,7 @@ from typing import Any, Dict
 
 import pytest
 
-from conftest import REDIS, WEBHDFS, hostport, unique
+from conftest import REDIS, WEBHDFS, cleanup, hostport, unique
 
 SCRIPT = textwrap.dedent(
     """
@@ -99,8 +99,9 @@ def cases(tmp_path: Any) -> Dict[str, Any]:
 
 
 @pytest.mark.parametrize("case", ["redis", "redis-single", "sqlite", "memory", "webhdfs"])
-def test_peer_persists_through_our_backend(case: str, tmp_path: Any) -> None:
+def test_peer_persists_through_our_backend(case: str, tmp_path: Any, request: Any) -> None:
     config, check_url = cases(tmp_path)[case]
+    request.addfinalizer(lambda: cleanup(case.split("-")[0], config.get("CONNECTOR_CONFIG", {})))
     settings = tmp_path / "settings.py"
     settings.write_text(f"RESULT_BACKEND_CONFIG = {config!r}\n")
     env = dict(os.environ, EVENT_PIPELINE_CONFIG=str(settings), EVENT_PIPELINE_CONFIG_DIR=str(tmp_path))
@@ -145,8 +146,9 @@ PIPELINE = textwrap.dedent(
 
 
 @pytest.mark.parametrize("case", ["redis", "sqlite"])
-def test_a_peer_pipeline_run_persists_its_results_through_ours(case: str, tmp_path: Any) -> None:
+def test_a_peer_pipeline_run_persists_its_results_through_ours(case: str, tmp_path: Any, request: Any) -> None:
     config, check_url = cases(tmp_path)[case]
+    request.addfinalizer(lambda: cleanup(case, config.get("CONNECTOR_CONFIG", {})))
     settings = tmp_path / "settings.py"
     settings.write_text(f"RESULT_BACKEND_CONFIG = {config!r}\n")
     env = dict(os.environ, EVENT_PIPELINE_CONFIG=str(settings), EVENT_PIPELINE_CONFIG_DIR=str(tmp_path))

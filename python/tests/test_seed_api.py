@@ -137,10 +137,11 @@ def test_connector(seed_backend: backends.KeyValueStoreBackendBase) -> None:
     assert seed_backend.count("anything") == 0
 
 
-def test_managers(kind: str, tmp_path: Any, schema: str) -> None:
-    from conftest import seed_config
+def test_managers(kind: str, tmp_path: Any, schema: str, request: Any) -> None:
+    from conftest import cleanup, seed_config
 
     cls, config = seed_config(kind, tmp_path)
+    request.addfinalizer(lambda: cleanup(kind, config))
     for mode in (None, backends.ConnectionMode.SINGLE, backends.ConnectionMode.POOLED):
         m = backends.ConnectorManagerFactory.create_manager(
             cls, config, connection_mode=mode, max_connections=4, connection_timeout=5, idle_timeout=60

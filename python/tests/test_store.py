@@ -129,9 +129,9 @@ def test_gil_is_released_during_io() -> None:
         listener.close()
 
 
-def test_asyncio_under_gather(kind: str, tmp_path: Any, schema: str) -> None:
+def test_asyncio_under_gather(kind: str, tmp_path: Any, schema: str, request: Any) -> None:
     async def main() -> None:
-        store = await recordstore.aio.open(url_for(kind, tmp_path))
+        store = await recordstore.aio.open(url_for(kind, tmp_path, request))
         async with store:
             await asyncio.gather(*(store.insert(schema, f"k{i}", {"i": i}) for i in range(40)))
             assert await store.count(schema) == 40
