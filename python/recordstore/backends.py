@@ -37,8 +37,10 @@ from __future__ import annotations
 
 import abc
 import enum
+import os
 import threading
 import time
+import weakref
 from typing import Any, Callable, ClassVar, Dict, List, Optional, Type, TypeVar, Union, overload
 
 from . import _native
@@ -115,6 +117,7 @@ class BackendConnectorBase(abc.ABC):
         self.options = {k: v for k, v in options.items() if v is not None}
         self._store: Optional[Store] = None
         self._lock = threading.Lock()
+        _connectors.add(self)
 
     @property
     def database(self) -> Any:
@@ -202,6 +205,28 @@ class BackendConnectorBase(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.disconnect()
+
+
+#: Every connector, so that a forked child can drop its parent's connections.
+_connectors: "weakref.WeakSet[BackendConnectorBase]" = weakref.WeakSet()
+#: Stores inherited from the parent process: never used or dropped in the child.
+_inherited: List[Store] = []
+
+
+def _after_fork_in_child() -> None:
+    """A forked child must not talk on its parent's sockets (the peer forks for its process
+    executors): each connector opens a store of its own on next use. The parent's stores are
+    kept, unused, rather than dropped, since dropping would close what the parent still uses.
+    In-memory stores are process-local copies, so the child keeps its copy of them."""
+    for c in list(_connectors):
+        c._lock = threading.Lock()
+        if c._store is not None and not isinstance(c, InMemoryConnector):
+            _inherited.append(c._store)
+            c._store = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _text(value: Any) -> str:
