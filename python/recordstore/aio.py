@@ -17,7 +17,7 @@ The Rust futures run on a shared tokio runtime and complete the asyncio future d
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 from . import _extra, _native
 from ._native import Store
@@ -85,7 +85,7 @@ class AsyncStore:
     async def insert_many(
         self,
         schema: str,
-        records: Union[Mapping[str, Mapping[str, Any]], Iterable[Tuple[str, Mapping[str, Any]]]],
+        records: Union[Dict[str, Dict[str, Any]], Iterable[Tuple[str, Dict[str, Any]]]],
     ) -> List[bool]:
         """Inserts many records; for each, ``True`` if inserted, ``False`` if its key was taken."""
         return await self._s.ainsert_many(schema, records)
