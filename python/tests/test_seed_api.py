@@ -207,3 +207,37 @@ def _child(b: backends.KeyValueStoreBackendBase, schema: str, q: Any) -> None:
     b.insert_record(schema, "child", {"by": "child"})
     assert b.get_record(schema, dict, "parent") == {"by": "parent"}
     q.put("ok")
+
+
+def test_execute_with_retry_retries_only_what_can_change(tmp_path: Any, schema: str) -> None:
+    """The peer retries every failure, NotFound included, sleeping between tries; ours retries
+    only temporary errors."""
+    import time
+
+    from recordstore.exceptions import ConnectionFailed
+
+    m = backends.PooledConnectorManager(backends.SQLiteStoreBackend, {"db": str(tmp_path / "r.db")}, retry_attempts=3, retry_delay=0.2)
+    started = time.perf_counter()
+    with pytest.raises(NotFound):
+        m.execute_with_retry(lambda connector: connector.get_record(schema, dict, "missing"))
+    assert time.perf_counter() - started < 0.2  # no sleep, no second try
+
+    calls: list = []
+
+    def flaky(connector: Any) -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionFailed("refused", temporary=True)
+        return "ok"
+
+    assert m.execute_with_retry(flaky) == "ok" and len(calls) == 3
+    calls.clear()
+
+    def down(connector: Any) -> str:
+        calls.append(1)
+        raise ConnectionFailed("refused", temporary=True)
+
+    with pytest.raises(ConnectionFailed):
+        m.execute_with_retry(down)
+    assert len(calls) == 3
+    m.shutdown()
