@@ -18,8 +18,8 @@ built back as the peer does, with ``klass.__new__(klass)`` then ``__setstate__(s
 Where the peer behaves wrongly, these behave as the Rust core does, on every backend:
 
 * ``insert_record`` is atomic: of N concurrent inserts of one key exactly one wins (the
-  peer checks, then writes); ``update_record`` never creates a record (the peer's in-memory
-  store does).
+  peer checks, then writes; its in-memory store does not check at all and overwrites);
+  ``update_record`` never creates a record (the peer's in-memory store does).
 * Errors are never swallowed: an unreachable server is ``ConnectionFailed`` (a
   ``ConnectionError``), never "does not exist", ``False``, 0 or an empty list (the peer's
   HDFS store returns those); corrupt stored data is ``Corrupt``, naming the record.
