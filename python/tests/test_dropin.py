@@ -82,6 +82,12 @@ def cases(tmp_path: Any) -> Dict[str, Any]:
              "CONNECTION_MODE": "single"},
             f"redis://{host}:{port}/0?prefix={prefix}",
         ),
+        # The peer's own dotted path with its first word changed.
+        "redis-peer-path": (
+            {"ENGINE": "recordstore.backends.stores.redis_store.RedisStoreBackend",
+             "CONNECTOR_CONFIG": {"host": host, "port": port, "db": 0, "prefix": prefix}},
+            f"redis://{host}:{port}/0?prefix={prefix}",
+        ),
         "sqlite": (
             {"ENGINE": "recordstore.backends.SQLiteStoreBackend", "CONNECTOR_CONFIG": {"db": str(db)}},
             f"sqlite://{db}",
@@ -98,7 +104,7 @@ def cases(tmp_path: Any) -> Dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("case", ["redis", "redis-single", "sqlite", "memory", "webhdfs"])
+@pytest.mark.parametrize("case", ["redis", "redis-single", "redis-peer-path", "sqlite", "memory", "webhdfs"])
 def test_peer_persists_through_our_backend(case: str, tmp_path: Any, request: Any) -> None:
     config, check_url = cases(tmp_path)[case]
     request.addfinalizer(lambda: cleanup(case.split("-")[0], config.get("CONNECTOR_CONFIG", {})))

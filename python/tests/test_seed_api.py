@@ -241,3 +241,28 @@ def test_execute_with_retry_retries_only_what_can_change(tmp_path: Any, schema: 
         m.execute_with_retry(down)
     assert len(calls) == 3
     m.shutdown()
+
+
+PEER_PATHS = [
+    "event_pipeline.backends.store.KeyValueStoreBackendBase",
+    "event_pipeline.backends.connection.BackendConnectorBase",
+    "event_pipeline.backends.stores.redis_store.RedisStoreBackend",
+    "event_pipeline.backends.stores.hdfs_store.HDFSStoreBackend",
+    "event_pipeline.backends.stores.inmemory_store.InMemoryKeyValueStoreBackend",
+    "event_pipeline.backends.stores.sqlite_store.SqliteStoreBackend",
+    "event_pipeline.backends.connectors.redis.RedisConnector",
+    "event_pipeline.backends.connectors.hdfs_connector.HDFSConnector",
+    "event_pipeline.backends.connectors.sqlite.SqliteConnector",
+    "event_pipeline.backends.connectors.dummy.DummyConnector",
+]
+
+
+@pytest.mark.parametrize("path", PEER_PATHS)
+def test_the_peers_dotted_paths_become_ours_by_their_first_word(path: str) -> None:
+    from event_pipeline.import_utils import import_string
+
+    peer = import_string(path)
+    ours = import_string("recordstore" + path[len("event_pipeline"):])
+    assert ours.__name__.lower() == peer.__name__.lower() or ours.__name__ == "InMemoryConnector"
+    assert ours.__module__ == "recordstore.backends"
+    assert issubclass(ours, (backends.KeyValueStoreBackendBase, backends.BackendConnectorBase))

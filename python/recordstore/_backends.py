@@ -50,6 +50,9 @@ from .exceptions import InvalidInput, RecordStoreError
 __all__ = [
     "BackendConnectorBase",
     "InMemoryConnector",
+    "DummyConnector",
+    "SqliteConnector",
+    "SqliteStoreBackend",
     "SQLiteConnector",
     "RedisConnector",
     "HDFSConnector",
@@ -547,6 +550,10 @@ class SQLiteStoreBackend(KeyValueStoreBackendBase):
     """An embedded SQLite file (ours; the peer has no SQLite store): ``db`` is its path."""
 
     connector_klass = SQLiteConnector
+
+
+#: The peer's spelling.
+SqliteStoreBackend = SQLiteStoreBackend
 
 
 class RedisStoreBackend(KeyValueStoreBackendBase):
