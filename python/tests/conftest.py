@@ -2,6 +2,8 @@
 
 Servers (override with environment variables):
   RECORDSTORE_TEST_REDIS    host:port of the plain Redis      (127.0.0.1:6390)
+  RECORDSTORE_TEST_REDIS_AUTH  host:port of the Redis with a password (127.0.0.1:6391), whose
+                            password is REDIS_PASSWORD (recordstore-secret), as scripts/start-redis.sh
   RECORDSTORE_TEST_HDFS     host:port of the NameNode's RPC   (127.0.0.1:9000)
   RECORDSTORE_TEST_WEBHDFS  host:port of WebHDFS              (127.0.0.1:9870)
 Every test uses its own schema or base path (a uuid), since other suites share the servers.
@@ -19,6 +21,8 @@ import recordstore
 from recordstore import backends
 
 REDIS = os.environ.get("RECORDSTORE_TEST_REDIS", "127.0.0.1:6390")
+REDIS_AUTH = os.environ.get("RECORDSTORE_TEST_REDIS_AUTH", "127.0.0.1:6391")
+REDIS_PASSWORD = os.environ.get("REDIS_PASSWORD", "recordstore-secret")
 HDFS = os.environ.get("RECORDSTORE_TEST_HDFS", "127.0.0.1:9000")
 WEBHDFS = os.environ.get("RECORDSTORE_TEST_WEBHDFS", "127.0.0.1:9870")
 

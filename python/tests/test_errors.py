@@ -25,7 +25,7 @@ from recordstore.exceptions import (
     RecordStoreError,
 )
 
-from conftest import HDFS, REDIS, WEBHDFS, hostport, unique
+from conftest import HDFS, REDIS, REDIS_AUTH, REDIS_PASSWORD, WEBHDFS, hostport, unique
 
 HOSTILE_SCHEMAS = ["../x", "a/b", "", "a:b", ".hidden", "x" * 129, "sp ace", "ü"]
 HOSTILE_KEYS = ["", "x" * 181, "a\nb", "nul\x00"]
@@ -249,18 +249,18 @@ def test_hdfs_gone_is_connection_error(schema: str) -> None:
 
 
 def test_wrong_password_is_auth_and_never_printed() -> None:
-    host, _ = hostport(REDIS)
+    host, port = hostport(REDIS_AUTH)
     secret = "wrong-" + uuid.uuid4().hex
-    b = backends.RedisStoreBackend(host=host, port=6391, password=secret)
+    b = backends.RedisStoreBackend(host=host, port=port, password=secret)
     with pytest.raises(RecordStoreError) as exc:
         b.count("s")
     assert isinstance(exc.value, AuthFailed), repr(exc.value)
     assert secret not in str(exc.value) and secret not in repr(exc.value)
     assert secret not in repr(b) and secret not in repr(b.connector)
-    url_store = recordstore.open(f"redis://default:{secret}@{host}:6391/0")
+    url_store = recordstore.open(f"redis://default:{secret}@{host}:{port}/0")
     assert secret not in url_store.url and secret not in repr(url_store)
     with pytest.raises(AuthFailed) as exc2:
         url_store.count("s")
     assert secret not in str(exc2.value)
-    ok = backends.RedisStoreBackend(host=host, port=6391, password="recordstore-secret")
+    ok = backends.RedisStoreBackend(host=host, port=port, password=REDIS_PASSWORD)
     assert ok.count(unique("s")) == 0
