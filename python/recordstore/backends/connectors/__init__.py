@@ -1,0 +1,1 @@
+"""The peer's ``event_pipeline.backends.connectors``: one module per connector."""

@@ -1,0 +1,1 @@
+"""The peer's ``event_pipeline.backends.stores``: one module per store."""
