@@ -40,6 +40,8 @@ from .exceptions import (
     ObjectExistError,
     RecordStoreError,
     StoreClosed,
+    ConfigurationError,
+    ProtocolMismatch,
     Timeout,
 )
 
@@ -57,6 +59,8 @@ __all__ = [
     "AuthFailed",
     "BackendError",
     "StoreClosed",
+    "ConfigurationError",
+    "ProtocolMismatch",
     "ObjectDoesNotExist",
     "ObjectExistError",
     # the seed's classes, from recordstore.backends

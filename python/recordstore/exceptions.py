@@ -31,6 +31,8 @@ __all__ = [
     "AuthFailed",
     "BackendError",
     "StoreClosed",
+    "ConfigurationError",
+    "ProtocolMismatch",
     "ObjectDoesNotExist",
     "ObjectExistError",
 ]
@@ -132,6 +134,17 @@ class AuthFailed(RecordStoreError, PermissionError):
 
 class BackendError(RecordStoreError):
     """Any other backend failure; ``temporary`` says whether retrying may help."""
+
+
+class ConfigurationError(RecordStoreError, ValueError):
+    """The settings cannot work: an SQLite path in a missing directory or not a database, a
+    Redis database number the server lacks, a password for a server that has none. Fix the
+    URL or config; retrying does not help."""
+
+
+class ProtocolMismatch(ConnectionFailed):
+    """Something answered at the address, but not in the backend's protocol (an HTTP server
+    at a ``redis://`` URL): the URL names the wrong host or port. Never temporary."""
 
 
 class StoreClosed(RecordStoreError):

@@ -17,6 +17,8 @@ fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Timeout => "Timeout",
         ErrorKind::Auth => "AuthFailed",
         ErrorKind::Closed => "StoreClosed",
+        ErrorKind::Config => "ConfigurationError",
+        ErrorKind::Protocol => "ProtocolMismatch",
         _ => "BackendError",
     }
 }
@@ -78,6 +80,8 @@ fn build(py: Python<'_>, err: &Error, ctx: Context<'_>) -> PyResult<PyErr> {
         Error::Connection { backend, .. }
         | Error::Timeout { backend, .. }
         | Error::Auth { backend, .. }
+        | Error::Config { backend, .. }
+        | Error::Protocol { backend, .. }
         | Error::Backend { backend, .. } => Some(*backend),
         _ => None,
     };

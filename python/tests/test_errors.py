@@ -264,3 +264,30 @@ def test_wrong_password_is_auth_and_never_printed() -> None:
     assert secret not in str(exc2.value)
     ok = backends.RedisStoreBackend(host=host, port=port, password=REDIS_PASSWORD)
     assert ok.count(unique("s")) == 0
+
+
+def test_wrong_settings_are_configuration_errors(tmp_path: Any) -> None:
+    from recordstore.exceptions import ConfigurationError
+
+    host, port = hostport(REDIS)
+    with pytest.raises(ConfigurationError) as exc:
+        recordstore.open(f"redis://{host}:{port}/99").count("s")
+    assert isinstance(exc.value, ValueError) and not exc.value.temporary
+    assert "99" in str(exc.value)
+    secret = "pw-" + uuid.uuid4().hex
+    with pytest.raises(ConfigurationError) as exc:
+        recordstore.open(f"redis://:{secret}@{host}:{port}/0").count("s")
+    assert secret not in str(exc.value) and "no password" in str(exc.value)
+    with pytest.raises(ConfigurationError) as exc:
+        recordstore.open(f"sqlite://{tmp_path}/no/such/dir/x.db").count("s")
+    assert "does not exist" in str(exc.value)
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_server_that_is_not_redis_is_a_protocol_mismatch() -> None:
+    from recordstore.exceptions import ProtocolMismatch
+
+    with pytest.raises(ProtocolMismatch) as exc:
+        recordstore.open(f"redis://{WEBHDFS}/0").count("s")
+    assert isinstance(exc.value, ConnectionError) and not exc.value.temporary
+    assert "did not answer as a Redis server" in str(exc.value)

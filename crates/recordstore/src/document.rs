@@ -259,8 +259,16 @@ mod tests {
     #[test]
     fn checking_accepts_what_decoding_accepts() {
         for text in [
-            r#"{"a":1}"#, r#"{}"#, r#"{"a":[1,{"b":null}],"c":"\u00e9"}"#, r#"[1]"#, r#"1"#,
-            r#"{"a":1e400}"#, r#"{"a":"#, r#"{"a":1} x"#, r#"{"a":"\ud800"}"#, "",
+            r#"{"a":1}"#,
+            r#"{}"#,
+            r#"{"a":[1,{"b":null}],"c":"\u00e9"}"#,
+            r#"[1]"#,
+            r#"1"#,
+            r#"{"a":1e400}"#,
+            r#"{"a":"#,
+            r#"{"a":1} x"#,
+            r#"{"a":"\ud800"}"#,
+            "",
             r#"{"a":18446744073709551616}"#,
         ] {
             let checked = Document::check_stored(text.as_bytes(), "s", "k");

@@ -497,10 +497,20 @@ mod tests {
             json!({"other": 1}),
         ];
         let filters = [
-            "status=done", "status__in=[\"done\",\"x\"]", "status__startswith=do",
-            "status__endswith=ne", "status__contains=un", "tags__contains=done", "n__gte=1",
-            "n__isnull=true", "n__isnull=false", "meta.tag=x", "status__ne=done", "nope=1",
-            "status=d\u{e9}j\u{e0}", "status__contains=\"",
+            "status=done",
+            "status__in=[\"done\",\"x\"]",
+            "status__startswith=do",
+            "status__endswith=ne",
+            "status__contains=un",
+            "tags__contains=done",
+            "n__gte=1",
+            "n__isnull=true",
+            "n__isnull=false",
+            "meta.tag=x",
+            "status__ne=done",
+            "nope=1",
+            "status=d\u{e9}j\u{e0}",
+            "status__contains=\"",
         ];
         let mut ruled_out = 0;
         for f in filters {
@@ -514,7 +524,10 @@ mod tests {
                 }
             }
         }
-        assert!(ruled_out > 10, "the prefilter rules out almost nothing: {ruled_out}");
+        assert!(
+            ruled_out > 10,
+            "the prefilter rules out almost nothing: {ruled_out}"
+        );
         // Escapes can spell anything: text with a backslash always may match.
         let pre = Filter::parse_args(&["status=done"]).unwrap().prefilter();
         assert!(pre.may_match(br#"{"status":"\u0064one"}"#));
