@@ -2,7 +2,8 @@
 //!
 //! Exit codes (the README's table): 0 ok, 1 another backend failure, 2 usage, 3 not found,
 //! 4 already exists, 5 unreachable, timed out or not the backend's protocol, 6 invalid input
-//! or corrupt stored data, 7 authentication failed, 8 configuration error. Every failure is
+//! or corrupt stored data, 7 authentication failed, 8 configuration error, 9 a copy that ran
+//! to the end without bringing every record across (its summary says which). Every failure is
 //! one line on stderr.
 
 mod bench;
@@ -71,6 +72,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The library's warnings (a foreign file skipped in an HDFS schema, say) go to stderr.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
     let threads = cli.threads.unwrap_or(match &cli.command {
         Command::Bench(b) if b.concurrency > 1 => {
             std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -97,7 +105,7 @@ fn main() -> ExitCode {
             .unwrap_or_else(|e| Err(Error::invalid(format!("the command panicked: {e}"))))
     });
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => fail(&e),
     }
 }
@@ -115,11 +123,12 @@ fn fail(e: &Error) -> ExitCode {
     ExitCode::from(e.exit_code() as u8)
 }
 
-async fn run(cli: Cli) -> recordstore::Result<()> {
+/// Runs the command; the exit code of a success is 0, or what the command says (copy's 9).
+async fn run(cli: Cli) -> recordstore::Result<u8> {
     let settings = cli.connection.resolve()?;
     // No URL from the flags, the environment or the config file.
     let default_store = !cli.connection.url_given() && settings.url == recordstore::DEFAULT_URL;
-    match cli.command {
+    let done = match cli.command {
         Command::Insert(a) => records::write(&settings, a, records::Write::Insert).await,
         Command::Update(a) => records::write(&settings, a, records::Write::Update).await,
         Command::Save(a) => records::write(&settings, a, records::Write::Save).await,
@@ -130,8 +139,9 @@ async fn run(cli: Cli) -> recordstore::Result<()> {
         Command::Filter(a) => records::filter(&settings, a).await,
         Command::Export(a) => transfer::export(&settings, a).await,
         Command::Import(a) => transfer::import(&settings, a).await,
-        Command::Copy(a) => transfer::copy(&settings, a).await,
+        Command::Copy(a) => return transfer::copy(&settings, a).await,
         Command::Ping(a) => records::ping(&settings, a).await,
         Command::Bench(a) => bench::run(&settings, a, default_store).await,
-    }
+    };
+    done.map(|()| 0)
 }

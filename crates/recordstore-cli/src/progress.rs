@@ -2,7 +2,6 @@
 //! ETA, on stderr, drawn only when stderr is a terminal (indicatif hides them otherwise).
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
-use std::time::Duration;
 
 /// `12345678` as `12,345,678`.
 pub fn thousands(n: u64) -> String {
@@ -48,15 +47,6 @@ pub fn bar(len: u64, what: &str) -> ProgressBar {
         "{msg} [{bar:30}] {count}/{total} records, {rate}, eta {eta}",
     ));
     bar.set_message(what.to_string());
-    bar
-}
-
-/// For work whose size is not known in advance: `export ev: reading 12,000 records, 57,001/s (3s)`.
-pub fn counter(what: &str) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    bar.set_style(style("{spinner} {msg} {count} records, {rate} ({elapsed})"));
-    bar.set_message(what.to_string());
-    bar.enable_steady_tick(Duration::from_millis(120));
     bar
 }
 

@@ -6,10 +6,12 @@ use crate::records::print_lines;
 use clap::Args;
 use indicatif::ProgressBar;
 use recordstore::config::Settings;
-use recordstore::{Document, Error, Filter, KeyValueStore, RecordKey, Result, SchemaName};
+use recordstore::transfer::{self, CopyOptions, OnConflict, Progress, SchemaReport};
+use recordstore::{Document, Error, KeyValueStore, RecordKey, Result, SchemaName};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::io::BufRead;
+use std::sync::Mutex;
 
 /// Records per batch call: large enough to pipeline, small enough to bound memory per call.
 const CHUNK: usize = 500;
@@ -20,9 +22,10 @@ pub struct ImportArgs {
     pub schema: String,
     /// JSON Lines file, or `-` for stdin.
     pub file: String,
-    /// The field of each record that holds its key (a string or a number).
+    /// The field of each record that holds its key (a string or a number). Without it, each
+    /// line is one of `export`'s: `{"key": KEY, "record": {...}}`.
     #[arg(long)]
-    pub key_field: String,
+    pub key_field: Option<String>,
     /// Replace records whose key exists instead of failing on them.
     #[arg(long)]
     pub upsert: bool,
@@ -32,28 +35,61 @@ pub struct ImportArgs {
 pub struct CopyArgs {
     /// Destination store URL: sqlite://PATH, redis://user:pass@host:port/db (credentials
     /// optional), rediss://…, redis+cluster://host:port,…, hdfs://host:port/base_path,
-    /// webhdfs://host:port/base_path or memory://.
+    /// webhdfs://host:port/base_path or memory://; add `?codec=pickle` to a Redis URL to write
+    /// what event-pipeline reads.
     ///
-    /// The source is --url (or its defaults); --mode, --max-connections and
-    /// --connection-timeout apply to both stores.
+    /// The source is --url (or its defaults), and it must exist: a missing SQLite file is an
+    /// error, never created. `sqlite+peer://PATH` reads event-pipeline's own SQLite store.
+    /// --mode, --max-connections and --connection-timeout apply to both stores.
     #[arg(long, value_name = "URL")]
     pub to: String,
     /// Schemas to copy; every schema of the source when none are named.
     pub schemas: Vec<String>,
-    /// Replace records whose key exists at the destination instead of failing on them.
+    /// A key the destination holds with a different record: stop the copy (fail), leave it
+    /// and list it (skip), or replace it (overwrite). Equal records are always skipped, so a
+    /// rerun finishes an interrupted copy.
+    #[arg(long, value_name = "POLICY", default_value = "fail", value_parser = ["fail", "skip", "overwrite"])]
+    pub on_conflict: String,
+    /// A record that cannot be read or written (corrupt, or refused): stop the copy, or list
+    /// its key and reason and go on.
+    #[arg(long, value_name = "POLICY", default_value = "stop", value_parser = ["stop", "skip"])]
+    pub on_error: String,
+    /// After copying, read every record back from both stores and compare; report any
+    /// difference.
     #[arg(long)]
+    pub verify: bool,
+    /// Same as --on-conflict overwrite.
+    #[arg(long, hide = true)]
     pub overwrite: bool,
 }
+
+/// The exit code of a copy that ran to the end but did not bring every record across.
+pub const INCOMPLETE: u8 = 9;
 
 pub async fn export(settings: &Settings, a: crate::records::SchemaArgs) -> Result<()> {
     let schema = SchemaName::new(&a.schema)?;
     let store = settings.open().await?;
-    // One scan reads the whole schema, so a spinner shows it is alive; counting first to size
-    // a bar would scan twice.
-    let spinner = progress::counter(&format!("export {schema}: reading"));
-    let mut all = store.filter_record(schema, &Filter::all()).await?;
-    all.sort_by(|x, y| x.0.cmp(&y.0));
-    spinner.finish_and_clear();
+    // Keys first (cheap, and sizes the bar), then the records in batches: the same records
+    // that copy and count see, and a corrupt one is named.
+    let mut keys = store.list_keys(schema).await?;
+    keys.sort();
+    let bar = progress::bar(keys.len() as u64, &format!("export {schema}"));
+    let mut all = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(CHUNK) {
+        let names: Vec<RecordKey<'_>> = chunk
+            .iter()
+            .map(|k| RecordKey::new(k))
+            .collect::<Result<_>>()?;
+        for (key, doc) in chunk.iter().zip(store.get_many(schema, &names).await?) {
+            match doc {
+                Ok(doc) => all.push((key.clone(), doc)),
+                Err(Error::NotFound { .. }) => {} // deleted since the listing
+                Err(e) => return Err(e),
+            }
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
     print_lines(&all)
 }
 
@@ -83,21 +119,9 @@ fn read_import(a: &ImportArgs) -> Result<Vec<(String, Document)>> {
             other => other,
         };
         let doc = Document::from_json(&line).map_err(at_line)?;
-        let key = match doc.get(&a.key_field) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(x)) => x.to_string(),
-            Some(other) => {
-                return Err(Error::invalid(format!(
-                    "{}: line {n}: key field {:?} must be a string or a number, got {other}",
-                    a.file, a.key_field
-                )))
-            }
-            None => {
-                return Err(Error::invalid(format!(
-                    "{}: line {n}: no key field {:?}",
-                    a.file, a.key_field
-                )))
-            }
+        let (key, doc) = match &a.key_field {
+            Some(field) => (key_of(&doc, field, &a.file, n)?, doc),
+            None => exported_line(doc, &a.file, n)?,
         };
         RecordKey::new(&key).map_err(at_line)?;
         if !seen.insert(key.clone()) {
@@ -109,6 +133,41 @@ fn read_import(a: &ImportArgs) -> Result<Vec<(String, Document)>> {
         records.push((key, doc));
     }
     Ok(records)
+}
+
+/// The key of a record from its key field.
+fn key_of(doc: &Document, field: &str, file: &str, n: usize) -> Result<String> {
+    match doc.get(field) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Number(x)) => Ok(x.to_string()),
+        Some(other) => Err(Error::invalid(format!(
+            "{file}: line {n}: key field {field:?} must be a string or a number, got {other}"
+        ))),
+        None => Err(Error::invalid(format!(
+            "{file}: line {n}: no key field {field:?} (give --key-field the field that holds each record's key)"
+        ))),
+    }
+}
+
+/// A line as `export` writes it: `{"key": KEY, "record": {...}}`.
+fn exported_line(doc: Document, file: &str, n: usize) -> Result<(String, Document)> {
+    let mut map = doc.into_map();
+    let shape = || {
+        Error::invalid(format!(
+            "{file}: line {n}: expected {{\"key\": KEY, \"record\": {{...}}}} as export writes; for plain records give --key-field"
+        ))
+    };
+    if map.len() != 2 {
+        return Err(shape());
+    }
+    let key = match map.remove("key") {
+        Some(Value::String(s)) => s,
+        _ => return Err(shape()),
+    };
+    match map.remove("record") {
+        Some(record @ Value::Object(_)) => Ok((key, Document::from_value(record)?)),
+        _ => Err(shape()),
+    }
 }
 
 /// `line N` of the input, with the column when serde's message has one: each input line is
@@ -180,23 +239,53 @@ fn report(total: usize, conflicts: Vec<String>, schema: &str, flag: &str) -> Res
     Err(Error::already_exists(schema, conflicts[0].clone()))
 }
 
-pub async fn copy(settings: &Settings, a: CopyArgs) -> Result<()> {
-    let source = settings.open().await?;
-    let target = recordstore::open_with(&a.to, &settings.options).await?;
-    let schemas = if a.schemas.is_empty() {
-        source.list_schemas().await?
-    } else {
-        a.schemas.clone()
+pub async fn copy(settings: &Settings, a: CopyArgs) -> Result<u8> {
+    let options = CopyOptions {
+        schemas: a.schemas.clone(),
+        on_conflict: if a.overwrite {
+            OnConflict::Overwrite
+        } else {
+            a.on_conflict.parse()?
+        },
+        on_error: a.on_error.parse()?,
+        verify: a.verify,
     };
-    for name in &schemas {
-        let schema = SchemaName::new(name)?;
-        let records = source.filter_record(schema, &Filter::all()).await?;
-        let bar = progress::bar(records.len() as u64, &format!("copy {schema}"));
-        let conflicts = write_all(&*target, schema, &records, a.overwrite, &bar).await?;
-        bar.finish_and_clear();
-        report(records.len(), conflicts, name, "--overwrite")?;
+    // The destination first: an unreachable one fails before the source is even opened.
+    let target = recordstore::open_with(&a.to, &settings.options).await?;
+    let source = transfer::open_source(&settings.url, &settings.options).await?;
+    let bar = Mutex::new(None::<ProgressBar>);
+    let on_progress = |p: Progress<'_>| {
+        let mut bar = bar.lock().unwrap_or_else(|e| e.into_inner());
+        match p {
+            Progress::Start {
+                schema,
+                total,
+                phase,
+            } => *bar = Some(progress::bar(total, &format!("{phase} {schema}"))),
+            Progress::Advance(n) => {
+                if let Some(b) = bar.as_ref() {
+                    b.inc(n)
+                }
+            }
+            _ => {
+                if let Some(b) = bar.take() {
+                    b.finish_and_clear()
+                }
+            }
+        }
+    };
+    let report = transfer::copy(&*source, &*target, &options, &on_progress).await?;
+    eprint!("{report}");
+    if let Some(e) = report.stopped {
+        return Err(e);
     }
-    Ok(())
+    if report.schemas.iter().all(SchemaReport::is_complete) {
+        return Ok(0);
+    }
+    eprintln!(
+        "recordstore: copy incomplete: not every record arrived equal (see above); exit {INCOMPLETE}"
+    );
+    Ok(INCOMPLETE)
 }
 
 #[cfg(test)]

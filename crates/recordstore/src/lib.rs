@@ -19,6 +19,7 @@
 //! - [`names`]: the one rule for schema names and keys. [`Error`]: the one error type.
 //! - [`connection`]: connectors, single and pooled managers, retry and stats.
 //! - [`backends`]: one folder per backend. [`open()`]: from a URL to a store.
+//! - [`transfer`]: copying schemas between stores, for migrations.
 //!
 //! ## Example
 //! ```
@@ -51,6 +52,7 @@ mod open;
 mod options;
 mod record;
 mod store;
+pub mod transfer;
 
 pub use blocking::BlockingStore;
 pub use document::Document;

@@ -1,4 +1,5 @@
-//! From a URL to a store: `memory://`, `sqlite://PATH`, `redis://…`, `rediss://…`,
+//! From a URL to a store: `memory://`, `sqlite://PATH`, `sqlite+peer://PATH` (event-pipeline's
+//! SQLite store, read-only), `redis://…`, `rediss://…`,
 //! `redis+cluster://…`, `hdfs://…` and `webhdfs://…`, as this build's features allow.
 //!
 //! The top of the library: it dispatches to every backend, and nothing below imports it.
@@ -15,7 +16,7 @@ pub fn supported_schemes() -> Vec<&'static str> {
         s.push("memory://");
     }
     if cfg!(feature = "sqlite") {
-        s.push("sqlite://");
+        s.extend(["sqlite://", "sqlite+peer://"]);
     }
     if cfg!(feature = "redis") {
         s.extend(["redis://", "rediss://", "redis+cluster://"]);
@@ -53,6 +54,18 @@ pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn KeyVa
                 options.pool.clone(),
             )
             .await?;
+            Ok(Arc::new(store))
+        }
+        #[cfg(feature = "sqlite")]
+        Some("sqlite+peer") => {
+            let rest = &url["sqlite+peer://".len()..];
+            let path = rest.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err(Error::invalid(
+                    "sqlite+peer:// needs the path of event-pipeline's database file",
+                ));
+            }
+            let store = crate::backends::sqlite::PeerSqliteStore::open(path).await?;
             Ok(Arc::new(store))
         }
         #[cfg(feature = "redis")]

@@ -146,6 +146,17 @@ pub trait KeyValueStore: Send + Sync + fmt::Debug {
         Ok(out)
     }
 
+    /// The keys of a schema's records, in no promised order; empty for a missing schema.
+    ///
+    /// Unlike [`filter_record`](Self::filter_record) it reads no record, so one corrupt record
+    /// does not hide the others: copy and export read the keys, then the records in batches
+    /// with [`get_many`](Self::get_many), and can name and skip a record that fails. The
+    /// default reads every record; backends override it with a listing of keys alone.
+    async fn list_keys(&self, schema: SchemaName<'_>) -> Result<Vec<String>> {
+        let all = self.filter_record(schema, &Filter::all()).await?;
+        Ok(all.into_iter().map(|(k, _)| k).collect())
+    }
+
     /// The names of the schemas the store holds, sorted. A backend may still list a schema
     /// whose records were all deleted (an empty HDFS directory). Backends that cannot tell
     /// their schemas from other data say so with an error.
@@ -344,6 +355,9 @@ impl<S: KeyValueStore + ?Sized> KeyValueStore for Arc<S> {
         keys: &[RecordKey<'_>],
     ) -> Result<Vec<Result<()>>> {
         (**self).delete_many(schema, keys).await
+    }
+    async fn list_keys(&self, schema: SchemaName<'_>) -> Result<Vec<String>> {
+        (**self).list_keys(schema).await
     }
     async fn list_schemas(&self) -> Result<Vec<String>> {
         (**self).list_schemas().await

@@ -316,6 +316,12 @@ impl KeyValueStore for RedisStore {
         Ok(schemas)
     }
 
+    async fn list_keys(&self, schema: SchemaName<'_>) -> Result<Vec<String>> {
+        let mut cmd = redis::cmd("HKEYS");
+        cmd.arg(self.hash_key(schema));
+        self.query(Idempotent, "HKEYS", &cmd).await
+    }
+
     async fn count(&self, schema: SchemaName<'_>) -> Result<u64> {
         let mut cmd = redis::cmd("HLEN");
         cmd.arg(self.hash_key(schema));

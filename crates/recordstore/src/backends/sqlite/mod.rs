@@ -11,9 +11,12 @@
 //! `json_extract`/`json_type` conditions with bound parameters.
 
 mod connector;
+mod peer;
 mod pushdown;
+mod pyliteral;
 
 pub use connector::SqliteConnector;
+pub use peer::PeerSqliteStore;
 
 use crate::connection::{
     ConnectionMode, ConnectorManager, ConnectorManagerFactory, Idempotency, ManagerStats,
@@ -330,6 +333,15 @@ impl KeyValueStore for SqliteStore {
             }
             tx.commit()?;
             Ok(Ok(out))
+        })
+        .await
+    }
+
+    async fn list_keys(&self, schema: SchemaName<'_>) -> Result<Vec<String>> {
+        self.with(Idempotent, |c| {
+            let mut st = c.prepare_cached("SELECT key FROM records WHERE schema = ?1")?;
+            let keys = st.query_map(params![schema.as_str()], |r| r.get(0))?;
+            Ok(Ok(keys.collect::<rusqlite::Result<Vec<String>>>()?))
         })
         .await
     }
