@@ -1,0 +1,138 @@
+//! event-pipeline's own SQLite store as a copy source (`sqlite+peer://`), written by the real
+//! peer (event-pipeline 2.0.0, from the venv that scripts/test makes).
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The python of a venv with event-pipeline 2.0.0: `RECORDSTORE_PEER_PYTHON`, else the one
+/// scripts/test makes in `target/peer-venv`.
+fn peer_python() -> PathBuf {
+    let path = std::env::var_os("RECORDSTORE_PEER_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/peer-venv/bin/python")
+        });
+    assert!(
+        path.exists(),
+        "no peer python at {}: run scripts/test (it makes target/peer-venv), or set \
+         RECORDSTORE_PEER_PYTHON to a python with `pip install event-pipeline==2.0.0 redis hdfs`",
+        path.display()
+    );
+    path
+}
+
+fn peer(script: &str, args: &[&str]) -> String {
+    let o = Command::new(peer_python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "the peer failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn rs(url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_recordstore"))
+        .arg("--url")
+        .arg(url)
+        .args(args)
+        .env_remove("RECORDSTORE_URL")
+        .env_remove("RECORDSTORE_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn ok(o: Output) -> String {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// The peer's SqliteStoreBackend writes EventResults as its users' pipelines do; prints each
+/// record's key and `__getstate__()` as JSON lines.
+const PEER_WRITES: &str = r#"
+import json, sys
+from event_pipeline.backends.stores.sqlite_store import SqliteStoreBackend
+from event_pipeline.result import EventResult
+b = SqliteStoreBackend(host="", port=0, db=sys.argv[1])
+for i in range(25):
+    r = EventResult(error=bool(i % 2), event_name=f"ev{i}",
+                    content={"n": i, "quote": "it's \"x\"", "uni": "über ☃", "nested": {"l": [1, 2.5, None, True]}},
+                    task_id=f"task-{i}", init_params={"a": i}, call_params={"b": [i, "x"]})
+    b.insert_record("results", r.id, r)
+    state = r.__getstate__()
+    state.pop("_backend", None)
+    print(json.dumps({"key": r.id, "state": state}))
+"#;
+
+#[test]
+fn the_peers_sqlite_store_is_read_and_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("peer.db");
+    let written: Vec<Value> = peer(PEER_WRITES, &[db.to_str().unwrap()])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(written.len(), 25);
+    let peer_url = format!("sqlite+peer://{}", db.display());
+
+    assert_eq!(ok(rs(&peer_url, &["count", "results"])), "25\n");
+    let exported: Vec<Value> = ok(rs(&peer_url, &["export", "results"]))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(exported.len(), 25);
+    for w in &written {
+        let key = w["key"].as_str().unwrap();
+        let got = exported
+            .iter()
+            .find(|e| e["key"] == key)
+            .unwrap_or_else(|| panic!("{key} not exported"));
+        let (state, record) = (&w["state"], &got["record"]);
+        for field in [
+            "_id",
+            "event_name",
+            "content",
+            "task_id",
+            "init_params",
+            "call_params",
+            "process_id",
+            "creation_time",
+        ] {
+            assert_eq!(record[field], state[field], "{key}: field {field}");
+        }
+        // The peer declares EventResult.error as JSON (not BOOLEAN), so SQLite kept 0 or 1.
+        assert_eq!(
+            record["error"],
+            Value::from(i64::from(state["error"] == true)),
+            "{key}"
+        );
+    }
+    // get and exists by the peer's key; the store is read-only.
+    let key = written[3]["key"].as_str().unwrap();
+    assert_eq!(ok(rs(&peer_url, &["exists", "results", key])), "true\n");
+    let one: Value = serde_json::from_str(&ok(rs(&peer_url, &["get", "results", key]))).unwrap();
+    assert_eq!(one["event_name"], "ev3");
+    let o = rs(&peer_url, &["insert", "results", "new", "{}"]);
+    assert_eq!(o.status.code(), Some(8));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("read-only"));
+
+    // Migrate it: every record arrives, verified, and a rerun changes nothing.
+    let ours = format!("sqlite://{}", dir.path().join("ours.db").display());
+    let o = rs(&peer_url, &["copy", "--to", &ours, "--verify"]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("verified: 25 records, all equal"), "{err}");
+    assert_eq!(
+        ok(rs(&ours, &["export", "results"])),
+        ok(rs(&peer_url, &["export", "results"]))
+    );
+    let o = rs(&peer_url, &["copy", "--to", &ours]);
+    assert!(o.status.success());
+    assert_eq!(ok(rs(&ours, &["count", "results"])), "25\n");
+}
