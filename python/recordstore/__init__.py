@@ -6,6 +6,8 @@ Two front doors:
   ``update``, ``save``, ``delete``, ``exists``, ``count``, ``filter`` and the batch calls
   ``insert_many``, ``get_many``, ``delete_many``); :mod:`recordstore.aio` has the same as
   ``async def``\\ s.
+* ``recordstore.copy(source_url, destination_url)`` copies schemas between stores, for a
+  migration (from event-pipeline's stores too), with a report of what arrived.
 * The seed's classes, name for name (``KeyValueStoreBackendBase``, ``RedisStoreBackend``,
   ``HDFSStoreBackend``, ``InMemoryKeyValueStoreBackend``, ``SQLiteStoreBackend``, the
   connectors and connector managers), a drop-in for event-pipeline 2.0.0's backends: see
@@ -27,6 +29,7 @@ import os
 from typing import Optional, Union
 
 from . import _native
+from ._copy import CopyReport, Problem, SchemaReport, VerifyReport, copy
 from ._native import Store
 from .exceptions import (
     AlreadyExists,
@@ -48,6 +51,11 @@ from .exceptions import (
 __all__ = [
     "open",
     "Store",
+    "copy",
+    "CopyReport",
+    "SchemaReport",
+    "VerifyReport",
+    "Problem",
     "SUPPORTED_SCHEMES",
     "RecordStoreError",
     "NotFound",

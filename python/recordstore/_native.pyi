@@ -96,3 +96,12 @@ def open_async(
     extras: Optional[Dict[str, str]] = None,
 ) -> Awaitable[Store]:
     """Opens a store on the asyncio runtime (see recordstore.aio.open)."""
+def copy(
+    source: str,
+    destination: str,
+    schemas: List[str],
+    on_conflict: str,
+    on_error: str,
+    verify: bool,
+) -> Tuple[List[Dict[str, Any]], str, Optional[BaseException]]:
+    """Copies schemas (see recordstore.copy): per-schema dicts, the summary, the stopping error."""

@@ -290,6 +290,79 @@ fn open(
     })
 }
 
+/// `[(key, reason)]` of a copy report's problems.
+fn problems(items: &[recordstore::transfer::Problem]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|p| (p.key.clone(), p.reason.clone()))
+        .collect()
+}
+
+/// Copies schemas between two stores (see `recordstore.copy`). Returns the per-schema report
+/// as dicts, its text summary, and the error that stopped the copy (an exception object, not
+/// raised), if any.
+#[pyfunction]
+#[pyo3(signature = (source, destination, schemas, on_conflict, on_error, verify))]
+fn copy<'py>(
+    py: Python<'py>,
+    source: String,
+    destination: String,
+    schemas: Vec<String>,
+    on_conflict: &str,
+    on_error: &str,
+    verify: bool,
+) -> PyResult<(Bound<'py, PyList>, String, Option<Py<PyAny>>)> {
+    use recordstore::transfer;
+    let err = |e: recordstore::Error| to_py_err(py, &e, Context::default());
+    let options = transfer::CopyOptions {
+        schemas,
+        on_conflict: on_conflict.parse().map_err(err)?,
+        on_error: on_error.parse().map_err(err)?,
+        verify,
+    };
+    let rt = new_runtime("current", None)?;
+    let Rt::Owned(rt) = rt else {
+        unreachable!("a current-thread runtime is owned")
+    };
+    let report = py.detach(|| {
+        rt.block_on(async {
+            let open = OpenOptions::default();
+            let to = recordstore::open_with(&destination, &open).await?;
+            let from = transfer::open_source(&source, &open).await?;
+            transfer::copy(&*from, &*to, &options, &|_| {}).await
+        })
+    });
+    let report = report.map_err(err)?;
+    let out = PyList::empty(py);
+    for s in &report.schemas {
+        let d = PyDict::new(py);
+        d.set_item("schema", &s.schema)?;
+        d.set_item("read", s.read)?;
+        d.set_item("written", s.written)?;
+        d.set_item("skipped", s.skipped)?;
+        d.set_item("conflicting", problems(&s.conflicting))?;
+        d.set_item("failed", problems(&s.failed))?;
+        match &s.verify {
+            Some(v) => {
+                let vd = PyDict::new(py);
+                vd.set_item("source_count", v.source_count)?;
+                vd.set_item("destination_count", v.destination_count)?;
+                vd.set_item("compared", v.compared)?;
+                vd.set_item("differences", problems(&v.differences))?;
+                d.set_item("verify", vd)?;
+            }
+            None => d.set_item("verify", py.None())?,
+        }
+        out.append(d)?;
+    }
+    let stopped = report.stopped.as_ref().map(|e| {
+        to_py_err(py, e, Context::default())
+            .into_value(py)
+            .into_any()
+    });
+    Ok((out, report.to_string(), stopped))
+}
+
 /// Opens a store on the asyncio runtime; an awaitable of a `Store`.
 #[pyfunction]
 #[pyo3(signature = (url=None, *, config=None, load_settings=true, mode=None, max_connections=None,
@@ -1000,6 +1073,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Store>()?;
     m.add_function(wrap_pyfunction!(open, m)?)?;
     m.add_function(wrap_pyfunction!(open_async, m)?)?;
+    m.add_function(wrap_pyfunction!(copy, m)?)?;
     m.add("SUPPORTED_SCHEMES", recordstore::supported_schemes())?;
     Ok(())
 }

@@ -54,3 +54,12 @@ async def async_api() -> int:
 
 if __name__ == "__main__":
     print(short_api(), asyncio.run(async_api()))
+
+
+def migrate(source: str, destination: str) -> bool:
+    report: recordstore.CopyReport = recordstore.copy(
+        source, destination, ["tasks"], on_conflict="skip", verify=True
+    )
+    first: recordstore.SchemaReport = report.schemas[0]
+    keys: List[str] = [p.key for p in first.failed + first.conflicting]
+    return report.complete and not keys and str(report) != ""
