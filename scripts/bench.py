@@ -2,7 +2,7 @@
 """Runs recordstore's benchmarks next to their baselines in one run, and prints Markdown tables.
 
 usage: scripts/bench.py [SECTION ...]   (default: every section whose servers answer)
-sections: memory sqlite modes redis redis-modes hdfs
+sections: memory sqlite modes redis redis-modes hdfs copy
 Needs: target/release/recordstore and examples (cargo build --release -p recordstore --examples), the peer
 (../shared/peer/setup.sh into .peer-venv), redis-benchmark, and the servers of scripts/test
 (scripts/start-redis.sh, scripts/start-hdfs.sh) for the redis and hdfs sections.
@@ -207,8 +207,76 @@ def section_hdfs():
               f"concurrency 16 scales {res['hdfs:// c=16'][op] / a:.1f}x over one client")
 
 
+def timed(shell_cmd):
+    """Seconds a shell command takes (it must succeed)."""
+    import time
+    t = time.perf_counter()
+    out = subprocess.run(shell_cmd, shell=True, capture_output=True, text=True, timeout=3600)
+    if out.returncode != 0:
+        raise SystemExit(f"failed: {shell_cmd}\n{out.stderr}")
+    return time.perf_counter() - t
+
+
+def section_copy():
+    """`recordstore copy` against `export | import`, records/s, on the same records."""
+    import shlex
+    n = int(os.environ.get("COPY_N", "100000"))
+    hdfs_n = int(os.environ.get("COPY_HDFS_N", str(n)))
+    ensure_bench_redis()
+    tmp = tempfile.mkdtemp(prefix="recordstore-copy-bench-")
+    q = shlex.quote
+    try:
+        # One source of each kind, filled once: the peer's record shape, 100k keys.
+        lines = os.path.join(tmp, "records.jsonl")
+        with open(lines, "w") as f:
+            for i in range(max(n, hdfs_n)):
+                f.write(json.dumps({"id": f"r{i:07}", "event_name": f"ev{i % 50}", "error": i % 7 == 0,
+                                    "content": {"n": i, "text": "x" * 40}, "task_id": f"t{i}",
+                                    "process_id": 4242, "creation_time": 1.7e9 + i}) + "\n")
+        redis_src = f"{REDIS}?prefix=copybench{os.getpid()}"
+        sqlite_src = f"sqlite://{tmp}/src.db"
+        head = os.path.join(tmp, "head.jsonl")
+        with open(lines) as f, open(head, "w") as g:
+            for i, line in zip(range(hdfs_n), f):
+                g.write(line)
+        with open(lines) as f, open(os.path.join(tmp, "n.jsonl"), "w") as g:
+            for i, line in zip(range(n), f):
+                g.write(line)
+        run([RS, "--url", redis_src, "import", "copyb", os.path.join(tmp, "n.jsonl"), "--key-field", "id"])
+        run([RS, "--url", sqlite_src, "import", "copyb", head, "--key-field", "id"])
+        pairs = [("Redis -> SQLite", redis_src, lambda r, k: f"sqlite://{tmp}/dst-{k}-{r}.db", n),
+                 ("SQLite -> HDFS", sqlite_src,
+                  lambda r, k: f"hdfs://127.0.0.1:9000/copybench{os.getpid()}-{k}-{r}", hdfs_n)]
+        print(f"\n### Copy, records/s (median of {ROUNDS})\n")
+        print("| route | records | copy | export \\| import | ratio |")
+        print("|---|---|---|---|---|")
+        for title, src, dst, count in pairs:
+            copy_s, pipe_s = [], []
+            for r in range(ROUNDS):
+                copy_s.append(timed(f"{q(RS)} --url {q(src)} copy --to {q(dst(r, 'copy'))} copyb"))
+                pipe_s.append(timed(f"{q(RS)} --url {q(src)} export copyb | "
+                                    f"{q(RS)} --url {q(dst(r, 'pipe'))} import copyb -"))
+            c, p = count / statistics.median(copy_s), count / statistics.median(pipe_s)
+            print(f"| {title} | {count:,} | {c:,.0f} | {p:,.0f} | {c / p:.2f}x |")
+            sys.stdout.flush()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        import urllib.request
+        for k in ("copy", "pipe"):
+            for r in range(ROUNDS):
+                url = (f"http://127.0.0.1:9870/webhdfs/v1/copybench{os.getpid()}-{k}-{r}"
+                       "?op=DELETE&recursive=true&user.name=root")
+                try:
+                    urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=60)
+                except OSError:
+                    pass
+        subprocess.run(f"redis-cli -p {REDIS_PORT} --scan --pattern 'copybench{os.getpid()}:*' | "
+                       f"xargs -r redis-cli -p {REDIS_PORT} del", shell=True, capture_output=True)
+
+
 SECTIONS = {"memory": section_memory, "sqlite": section_sqlite, "modes": section_modes,
-            "redis": section_redis, "redis-modes": section_redis_modes, "hdfs": section_hdfs}
+            "redis": section_redis, "redis-modes": section_redis_modes, "hdfs": section_hdfs,
+            "copy": section_copy}
 
 if __name__ == "__main__":
     wanted = sys.argv[1:] or list(SECTIONS)
