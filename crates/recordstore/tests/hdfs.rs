@@ -86,6 +86,13 @@ impl Raw {
     }
 
     fn url(&self, path: &str, op: &str) -> String {
+        const PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'/')
+            .remove(b'-')
+            .remove(b'_')
+            .remove(b'.')
+            .remove(b'~');
+        let path = percent_encoding::utf8_percent_encode(path, PATH);
         format!("{}/webhdfs/v1{path}?op={op}&user.name=root", self.origin)
     }
 
@@ -293,7 +300,7 @@ async fn path_traversal_keys_stay_inside_the_schema_directory() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn corrupt_and_misnamed_files_are_errors_naming_them() {
+async fn corrupt_records_are_errors_naming_them_and_foreign_files_are_skipped() {
     let base = base_path(&web_url());
     let raw = Raw::new();
     for url in [native_url(), web_url()] {
@@ -308,6 +315,7 @@ async fn corrupt_and_misnamed_files_are_errors_naming_them() {
         let e = store.get::<Value>(&sc, "bad").await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Corrupt, "{url}: {e}");
         assert!(e.to_string().contains("\"bad\""), "{e}");
+        assert!(e.to_string().contains(&format!("{sc}/bad.json")), "{e}");
         for f in [Filter::all(), Filter::parse_args(&["status=done"]).unwrap()] {
             let e = store.filter_record(s(&sc), &f).await.unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Corrupt, "{url}: {e}");
@@ -316,24 +324,338 @@ async fn corrupt_and_misnamed_files_are_errors_naming_them() {
         let v: Value = store.get(&sc, "good").await.unwrap();
         assert_eq!(v["status"], "done");
 
-        // A name this store would never write is reported too, not skipped.
-        let sc2 = schema("misnamed");
+        // Names no record explains are skipped, not errors; a `~` name that encodes nothing
+        // is a key the peer wrote verbatim.
+        let sc2 = schema("foreign");
         store.insert(&sc2, "good", &json!({})).await.unwrap();
-        raw.write(&format!("{base}/{sc2}/~!!.json"), b"{}").await;
-        let e = store
-            .filter_record(s(&sc2), &Filter::all())
-            .await
-            .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Corrupt, "{url}: {e}");
-        assert!(e.to_string().contains("~!!.json"), "{e}");
-
-        // count reads no file: as HLEN or COUNT(*), corrupt records count, hidden
-        // (temporary) files and other names do not.
+        for name in ["~!!.json", "..json", ".json", "x/...json"] {
+            raw.write(&format!("{base}/{sc2}/{name}"), b"{}").await;
+        }
         raw.write(&format!("{base}/{sc2}/.good.json.tmp"), b"{}")
             .await;
         raw.write(&format!("{base}/{sc2}/notes.txt"), b"x").await;
+        assert_eq!(
+            conformance::filtered_keys(&*store, &sc2, &Filter::all()).await,
+            vec!["good", "~!!"],
+            "{url}"
+        );
+        // count reads no file: as HLEN or COUNT(*), corrupt records count; temporary and
+        // foreign files do not, as filter does not list them.
         assert_eq!(store.count(s(&sc)).await.unwrap(), 2, "{url}");
         assert_eq!(store.count(s(&sc2)).await.unwrap(), 2, "{url}");
+    }
+}
+
+/// Collects the events of a scope: the store's warnings about foreign files.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl tracing::Subscriber for Captured {
+    fn enabled(&self, m: &tracing::Metadata<'_>) -> bool {
+        *m.level() <= tracing::Level::WARN
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Text(String);
+        impl tracing::field::Visit for Text {
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!("{}={v:?} ", f.name()));
+            }
+            fn record_str(&mut self, f: &tracing::field::Field, v: &str) {
+                self.0.push_str(&format!("{}={v} ", f.name()));
+            }
+        }
+        let mut text = Text(format!("{} ", event.metadata().level()));
+        event.record(&mut text);
+        self.0.lock().unwrap().push(text.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_files_are_warned_about_with_their_path() {
+    use tracing::instrument::WithSubscriber;
+    let raw = Raw::new();
+    for url in [native_url(), web_url()] {
+        let (store, base) = fresh(&url, "warn").await;
+        store.insert("s", "good", &json!({})).await.unwrap();
+        raw.write(&format!("{base}/s/notes.txt"), b"x").await;
+        raw.write(&format!("{base}/s/x/..json"), b"{}").await;
+        let captured = Captured::default();
+        let all = store
+            .filter_record(s("s"), &Filter::all())
+            .with_subscriber(captured.clone())
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 1, "{url}");
+        let events = captured.0.lock().unwrap().clone();
+        for path in [format!("{base}/s/notes.txt"), format!("{base}/s/x/..json")] {
+            assert!(
+                events
+                    .iter()
+                    .any(|e| e.starts_with("WARN") && e.contains(&format!("path={path} "))),
+                "{url}: no warning naming {path}: {events:?}"
+            );
+        }
+        // Once per path: count, listing the same files, does not warn again.
+        let again = Captured::default();
+        let n = store
+            .count(s("s"))
+            .with_subscriber(again.clone())
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        assert!(again.0.lock().unwrap().is_empty(), "{:?}", again.0);
+    }
+}
+
+/// A store whose base path no other test (or process) uses, on the transport of `url`, and
+/// that base path.
+async fn fresh(url: &str, name: &str) -> (Store, String) {
+    let sub = schema(name);
+    let store = open_url(&format!("{url}/{sub}"), None).await;
+    (store, format!("{}/{sub}", base_path(url)))
+}
+
+async fn names(raw: &Raw, dir: &str) -> Vec<String> {
+    raw.list(dir)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_that_are_valid_file_names_are_stored_verbatim() {
+    let raw = Raw::new();
+    let keys = [
+        "p0", "über", "a b", ".hidden", "q?a=1#f", "per%cent", "🙂", " ", "a.json", "x/y", "a:b",
+        "~cDA", "..",
+    ];
+    let sub = schema("verbatim");
+    let native = open_url(&format!("{}/{sub}", native_url()), None).await;
+    let web = open_url(&format!("{}/{sub}", web_url()), None).await;
+    let base = format!("{}/{sub}", base_path(&web_url()));
+    // Half the keys through each transport; each reads what the other wrote.
+    for (i, key) in keys.iter().enumerate() {
+        let st = if i % 2 == 0 { &native } else { &web };
+        st.insert("s", key, &json!({"key": key})).await.unwrap();
+    }
+    let mut expected: Vec<String> = [
+        "p0.json",
+        "über.json",
+        "a b.json",
+        ".hidden.json",
+        "q?a=1#f.json",
+        "per%cent.json",
+        "🙂.json",
+        " .json",
+        "a.json.json",
+        "~eC95.json",
+        "~YTpi.json",
+        "~fmNEQQ.json",
+        "~Li4.json",
+    ]
+    .iter()
+    .map(|n| n.to_string())
+    .collect();
+    expected.sort();
+    assert_eq!(names(&raw, &format!("{base}/s")).await, expected);
+    for st in [&native, &web] {
+        for key in keys {
+            let v: Value = st.get("s", key).await.unwrap();
+            assert_eq!(v["key"], json!(key));
+            assert!(st.contains("s", key).await.unwrap(), "{key}");
+        }
+        assert_eq!(st.count_in("s").await.unwrap(), keys.len() as u64);
+        let mut sorted: Vec<&str> = keys.to_vec();
+        sorted.sort();
+        assert_eq!(
+            conformance::filtered_keys(&**st, "s", &Filter::all()).await,
+            sorted
+        );
+    }
+    // The file holds the record's JSON text, as the peer's does.
+    let text = raw.read(&format!("{base}/s/über.json")).await;
+    assert_eq!(
+        serde_json::from_slice::<Value>(&text).unwrap(),
+        json!({"key": "über"})
+    );
+    for key in keys {
+        web.update("s", key, &json!({"v": 2})).await.unwrap();
+        native.delete("s", key).await.unwrap();
+        assert!(!web.contains("s", key).await.unwrap(), "{key}");
+    }
+    assert!(names(&raw, &format!("{base}/s")).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_written_by_the_previous_version_still_works() {
+    let raw = Raw::new();
+    for url in [native_url(), web_url()] {
+        let (store, base) = fresh(&url, "legacy").await;
+        let dir = format!("{base}/s");
+        // What the previous version wrote for these keys.
+        raw.write(
+            &format!("{dir}/~w7xiZXI.json"),
+            r#"{"k":"über"}"#.as_bytes(),
+        )
+        .await;
+        raw.write(&format!("{dir}/~YSBi.json"), br#"{"k":"a b"}"#)
+            .await;
+        raw.write(&format!("{dir}/~YS9i.json"), br#"{"k":"a/b"}"#)
+            .await;
+        raw.write(&format!("{dir}/p0.json"), br#"{"k":"p0"}"#).await;
+        for key in ["über", "a b", "a/b", "p0"] {
+            let v: Value = store.get("s", key).await.unwrap();
+            assert_eq!(v["k"], json!(key), "{url}");
+            assert!(store.contains("s", key).await.unwrap());
+        }
+        assert_eq!(store.count_in("s").await.unwrap(), 4, "{url}");
+        assert_eq!(
+            conformance::filtered_keys(&*store, "s", &Filter::all()).await,
+            vec!["a b", "a/b", "p0", "über"]
+        );
+        // Insert sees the old name; update rewrites it in place; nothing moves.
+        let e = store.insert("s", "über", &json!({})).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{url}: {e}");
+        store
+            .update("s", "über", &json!({"k": "über", "v": 2}))
+            .await
+            .unwrap();
+        let v: Value = store.get("s", "über").await.unwrap();
+        assert_eq!(v["v"], json!(2));
+        assert_eq!(
+            names(&raw, &dir).await,
+            vec!["p0.json", "~YS9i.json", "~YSBi.json", "~w7xiZXI.json"],
+            "{url}"
+        );
+        // Delete removes the old name; a new insert then writes the verbatim one.
+        store.delete("s", "über").await.unwrap();
+        assert!(!store.contains("s", "über").await.unwrap());
+        store
+            .insert("s", "über", &json!({"new": true}))
+            .await
+            .unwrap();
+        assert!(names(&raw, &dir).await.contains(&"über.json".to_string()));
+        assert!(!names(&raw, &dir)
+            .await
+            .contains(&"~w7xiZXI.json".to_string()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_names_of_one_key_are_one_record() {
+    let raw = Raw::new();
+    for url in [native_url(), web_url()] {
+        let (store, base) = fresh(&url, "twice").await;
+        let dir = format!("{base}/s");
+        // The previous version wrote `über`, then the peer (which never looks at `~…`) did.
+        raw.write(&format!("{dir}/~w7xiZXI.json"), br#"{"by":"old"}"#)
+            .await;
+        raw.write(&format!("{dir}/über.json"), br#"{"by":"peer"}"#)
+            .await;
+        // The same for `x/y`: our encoded name, and the peer's subdirectory.
+        raw.write(&format!("{dir}/~eC95.json"), br#"{"by":"old"}"#)
+            .await;
+        raw.write(&format!("{dir}/x/y.json"), br#"{"by":"peer"}"#)
+            .await;
+        // The first candidate is the record: the verbatim name, then the encoded one.
+        let v: Value = store.get("s", "über").await.unwrap();
+        assert_eq!(v["by"], "peer", "{url}");
+        let v: Value = store.get("s", "x/y").await.unwrap();
+        assert_eq!(v["by"], "old", "{url}");
+        assert_eq!(store.count_in("s").await.unwrap(), 2, "{url}");
+        let all = store.filter_record(s("s"), &Filter::all()).await.unwrap();
+        let mut got: Vec<(String, Value)> =
+            all.into_iter().map(|(k, d)| (k, d.into_value())).collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            got,
+            vec![
+                ("x/y".to_string(), json!({"by": "old"})),
+                ("über".to_string(), json!({"by": "peer"})),
+            ],
+            "{url}"
+        );
+        // update rewrites the record that get returns.
+        store
+            .update("s", "über", &json!({"by": "us"}))
+            .await
+            .unwrap();
+        let v: Value = store.get("s", "über").await.unwrap();
+        assert_eq!(v["by"], "us");
+        let old = raw.read(&format!("{dir}/~w7xiZXI.json")).await;
+        assert_eq!(old, br#"{"by":"old"}"#);
+        // delete removes every name: the shadowed record does not come back.
+        for key in ["über", "x/y"] {
+            store.delete("s", key).await.unwrap();
+            assert!(!store.contains("s", key).await.unwrap(), "{url}: {key}");
+            let e = store.delete("s", key).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::NotFound);
+        }
+        assert_eq!(store.count_in("s").await.unwrap(), 0);
+        assert!(names(&raw, &dir).await.iter().all(|n| n == "x"), "{url}");
+        assert!(names(&raw, &format!("{dir}/x")).await.is_empty(), "{url}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_the_peer_stored_in_subdirectories_are_read_back() {
+    let raw = Raw::new();
+    for url in [native_url(), web_url()] {
+        let (store, base) = fresh(&url, "subdirs").await;
+        let dir = format!("{base}/s");
+        raw.write(&format!("{dir}/top.json"), br#"{"n":0}"#).await;
+        raw.write(&format!("{dir}/x/y.json"), br#"{"n":1}"#).await;
+        raw.write(&format!("{dir}/x/z/w.json"), br#"{"n":2}"#).await;
+        raw.write(&format!("{dir}/ü b/c.json"), br#"{"n":3}"#).await;
+        raw.write(&format!("{dir}/x/notes.txt"), b"stray").await;
+        let keys = ["top", "x/y", "x/z/w", "ü b/c"];
+        for (n, key) in keys.iter().enumerate() {
+            let v: Value = store.get("s", key).await.unwrap();
+            assert_eq!(v["n"], json!(n), "{url}: {key}");
+            assert!(store.contains("s", key).await.unwrap());
+        }
+        assert!(
+            !store.contains("s", "x").await.unwrap(),
+            "a directory is no record"
+        );
+        assert!(!store.contains("s", "x/z").await.unwrap());
+        assert_eq!(store.count_in("s").await.unwrap(), 4, "{url}");
+        assert_eq!(
+            conformance::filtered_keys(&*store, "s", &Filter::parse_args(&["n__gte=1"]).unwrap())
+                .await,
+            vec!["x/y", "x/z/w", "ü b/c"]
+        );
+        // Insert sees the peer's file; update rewrites it where it is.
+        let e = store.insert("s", "x/y", &json!({})).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{url}: {e}");
+        store.update("s", "x/y", &json!({"n": 10})).await.unwrap();
+        let text = raw.read(&format!("{dir}/x/y.json")).await;
+        assert_eq!(
+            serde_json::from_slice::<Value>(&text).unwrap(),
+            json!({"n": 10})
+        );
+        assert!(!names(&raw, &dir).await.contains(&"~eC95.json".to_string()));
+        assert!(names(&raw, &dir).await.iter().all(|n| !n.contains(".tmp-")));
+        store.delete("s", "x/z/w").await.unwrap();
+        assert!(names(&raw, &format!("{dir}/x/z")).await.is_empty(), "{url}");
+        assert_eq!(store.count_in("s").await.unwrap(), 3);
+        // A key with `/` that we write is encoded: the peer's filter still finds it.
+        store
+            .insert("s", "new/key", &json!({"n": 4}))
+            .await
+            .unwrap();
+        assert!(names(&raw, &dir)
+            .await
+            .contains(&layout::file_name("new/key")));
+        assert_eq!(store.count_in("s").await.unwrap(), 4);
     }
 }
 

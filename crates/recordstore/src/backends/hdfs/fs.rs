@@ -56,14 +56,19 @@ impl HdfsConnection {
         dispatch!(self, format!("stat {path}"), c => c.exists(path))
     }
 
-    /// The names of the files (not directories) in `dir`; `NotFound` if there is no `dir`.
-    pub(crate) async fn list(&self, dir: &str) -> Result<Vec<String>, FsError> {
-        dispatch!(self, format!("list {dir}"), c => c.list(dir, false))
+    /// The entries of `dir`, each a name and whether it is a directory; `NotFound` if there
+    /// is no `dir`.
+    pub(crate) async fn list(&self, dir: &str) -> Result<Vec<(String, bool)>, FsError> {
+        dispatch!(self, format!("list {dir}"), c => c.list(dir))
     }
 
     /// The names of the directories in `dir`; `NotFound` if there is no `dir`.
     pub(crate) async fn list_dirs(&self, dir: &str) -> Result<Vec<String>, FsError> {
-        dispatch!(self, format!("list {dir}"), c => c.list(dir, true))
+        let entries = self.list(dir).await?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|(name, is_dir)| is_dir.then_some(name))
+            .collect())
     }
 
     /// A whole file.

@@ -1,16 +1,82 @@
-//! Where records live on HDFS: `{base_path}/{schema}/{name}.json`, and how a key becomes a
-//! file name and back.
+//! Where records live on HDFS, `{base_path}/{schema}/{name}.json`, how a key becomes a file
+//! name, and how a file found in a schema directory becomes a key again.
 //!
-//! A key that is already a safe file name (non-empty, only `[A-Za-z0-9_.-]`, not starting with
-//! `.` or `~`) is used as is, so directories written by the seed's backend stay readable.
-//! Any other key is stored as `~` + base64url without padding of its UTF-8 bytes. Names that
-//! start with `.` are never records: they are temporary files of a write in progress.
+//! # The name a key is written to
 //!
-//! The longest key ([`MAX_KEY_LEN`] = 180 bytes) encodes to 1 + 240 characters, so the file
-//! name (with `.json`) stays under HDFS's 255-byte component limit, and no key can name `.`,
-//! `..` or contain `/`: no record can land outside its schema directory.
+//! - **Verbatim**, as event-pipeline (the peer) writes it: a key that is a valid HDFS file name
+//!   once `.json` is added is that file name. `p0` → `p0.json`, `über` → `über.json`,
+//!   `a b` → `a b.json`, `.hidden` → `.hidden.json`. Valid ([`is_verbatim`]): no `/`, no `:`
+//!   (the NameNode refuses it in a path), no NUL or other control character (no key has one),
+//!   not `.` or `..`, at most [`MAX_COMPONENT_LEN`] bytes with `.json` (every key fits: keys
+//!   are at most [`MAX_KEY_LEN`] bytes).
+//! - **Encoded**: every other key, and every key that starts with `~`, is `~` + base64url
+//!   (without padding) of its UTF-8 bytes: `x/y` → `~eC95.json`, `..` → `~Li4.json`,
+//!   `a:b` → `~YTpi.json`, `~x` → `~fng.json`. An encoded name never holds `/`, so no record
+//!   lands outside its schema directory. Keys starting with `~` stay encoded so that a name
+//!   `~….json` keeps the one meaning it had: an encoded key.
+//!
+//! # The names a key is read from
+//!
+//! A key's record may sit at up to three names, tried in this order by get, exists, update and
+//! delete ([`candidates`]):
+//!
+//! 1. the name above, where this version writes;
+//! 2. the previous version's name (below), so stores it wrote keep working;
+//! 3. the peer's path for a key with `/`: the key `x/y` is the file `y.json` in the
+//!    subdirectory `x` (`{schema}/x/y.json`), when every segment is a valid name.
+//!
+//! count, filter and export walk the schema directory *and its subdirectories* and turn each
+//! file back into a key with [`decode_path`]. `candidates(key)` holds exactly the names that
+//! decode to `key`, so the single-key operations and the listings always agree on which file is
+//! which record.
+//!
+//! # What changed from the previous version
+//!
+//! The previous version wrote only keys of `[A-Za-z0-9_.-]` (not starting with `.` or `~`)
+//! verbatim, and encoded every other key: `über` was `~w7xiZXI.json`, which the peer cannot
+//! find by its key. Such keys are now written verbatim. Keys of that safe alphabet and keys that
+//! are still encoded (`/`, `:`, `~`, `.`, `..`) get the same name as before. A store written
+//! by the previous version keeps working: an old `~w7xiZXI.json` is the second candidate of
+//! `über`, so it is read, counted and listed once, updated *in place* (an update never moves a
+//! record to its new name) and deleted. What the previous version cannot do is see a record
+//! that this version wrote verbatim (`über.json`): run one version against a store at a time.
+//! Files in subdirectories (the peer's `x/y`) used to be invisible; they are now records.
+//!
+//! # When two names hold one key
+//!
+//! Only writers that do not look at both names can make that happen: the peer (which writes
+//! `über.json` and never looks at `~w7xiZXI.json`) or the previous version (the other way
+//! round). Then the *first* candidate is the record: get, filter and export return it, update
+//! rewrites it, count counts the key once and a listing names it once. delete removes every
+//! name of the key, the later candidates first, so no reader sees the shadowed record come back
+//! as the record. insert refuses a key for which any name exists, and creates its name by a
+//! rename that never overwrites: among writers of this version exactly one of many concurrent
+//! inserts wins. A peer or an older writer that creates the *other* name in that same instant
+//! can still leave two names (the peer's own insert is a check, then a write, anyway); the
+//! rules above then apply.
+//!
+//! # Names that are not records
+//!
+//! - **Temporary files** of a write in progress: `.{name}.tmp-{16 hex digits}` ([`temp_name`]),
+//!   in the schema directory. They end in the hex digits, never in `.json`, so no temporary
+//!   file can look like a record, even though a record's name may now start with `.`
+//!   (`.hidden.json`). Listings skip them silently (the previous version's leftovers too: same
+//!   form).
+//! - **Foreign files**: anything else, a stray `notes.txt`, a `.json` whose name is no valid
+//!   key (`.json`, `..json`, a name longer than a key can be). Listings skip them and log a
+//!   warning (once per path and process) instead of failing the whole schema.
+//! - A top-level name `~X.json` whose `X` is the canonical base64url of a key that the previous
+//!   version would have encoded is that key, never the literal key `~X` (the peer could write
+//!   one; that it is also valid base64url of such a key is taken to be chance). Other `~…`
+//!   names are the peer's literal keys: `~cDA.json` (`cDA` decodes to `p0`, which was never
+//!   encoded) is the key `~cDA`.
+//! - The peer's keys `.` and `..` (files `..json` and `...json`) are foreign: this store writes
+//!   those keys encoded and cannot tell such a file from a stray one.
+//! - A peer directory whose name ends in `.json` (from a key like `a.json/b`) takes the name of
+//!   the record `a`: HDFS cannot hold a file and a directory of one name, so inserting `a`
+//!   there is `AlreadyExists`.
 
-use crate::names::MAX_KEY_LEN;
+use crate::names::{RecordKey, MAX_KEY_LEN};
 
 /// The suffix of every record file.
 pub const SUFFIX: &str = ".json";
@@ -18,10 +84,43 @@ pub const SUFFIX: &str = ".json";
 /// HDFS's longest path component, in bytes (`dfs.namenode.fs-limits.max-component-length`).
 pub const MAX_COMPONENT_LEN: usize = 255;
 
+/// The prefix of an encoded name's stem.
+const ENCODED: char = '~';
+
+/// What a temporary file's name ends with, before its 16 hex digits.
+const TEMP_MARK: &str = ".tmp-";
+
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/// Whether a key can be a file name verbatim.
-pub fn is_safe(key: &str) -> bool {
+/// Whether `name` can be one component of an HDFS path as it is: not empty, not `.` or `..`,
+/// no `/`, no `:` (the NameNode refuses it), no control character, at most
+/// [`MAX_COMPONENT_LEN`] bytes.
+pub fn is_valid_component(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_COMPONENT_LEN
+        && name != "."
+        && name != ".."
+        && !name.chars().any(|c| c == '/' || c == ':' || c.is_control())
+}
+
+/// Whether a key (or a segment of one) is a name on its own: not `.` or `..`, and a valid
+/// component once `.json` is added. (`..json` is a valid component, but `..` is not a name the
+/// peer could mean as one, so it stays encoded.)
+fn is_name(segment: &str) -> bool {
+    segment != "." && segment != ".." && is_valid_component(segment) && {
+        segment.len() + SUFFIX.len() <= MAX_COMPONENT_LEN
+    }
+}
+
+/// Whether a key is written verbatim, as `{key}.json`: it is a valid file name with the
+/// suffix and does not start with `~` (see the module docs).
+pub fn is_verbatim(key: &str) -> bool {
+    !key.starts_with(ENCODED) && is_name(key)
+}
+
+/// The previous version's rule for a verbatim key: only `[A-Za-z0-9_.-]`, not starting with
+/// `.` or `~`. Every such key is verbatim today too.
+fn was_verbatim(key: &str) -> bool {
     let b = key.as_bytes();
     !b.is_empty()
         && !matches!(b[0], b'.' | b'~')
@@ -29,65 +128,118 @@ pub fn is_safe(key: &str) -> bool {
             .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
-/// The file name stem of a key (without `.json`): the key itself if safe, else `~` + base64url.
-pub fn encode_key(key: &str) -> String {
-    if is_safe(key) {
-        key.to_string()
+fn encoded_name(key: &str) -> String {
+    let mut out = String::with_capacity(1 + key.len().div_ceil(3) * 4 + SUFFIX.len());
+    out.push(ENCODED);
+    base64url_encode(key.as_bytes(), &mut out);
+    out.push_str(SUFFIX);
+    out
+}
+
+/// The file name a key is written to (in its schema directory): `{key}.json` if the key is
+/// [verbatim](is_verbatim), else `~` + base64url + `.json`.
+pub fn file_name(key: &str) -> String {
+    if is_verbatim(key) {
+        format!("{key}{SUFFIX}")
     } else {
-        let mut out = String::with_capacity(1 + key.len().div_ceil(3) * 4);
-        out.push('~');
-        base64url_encode(key.as_bytes(), &mut out);
-        out
+        encoded_name(key)
     }
 }
 
-/// The record file name of a key: its stem plus `.json`.
-pub fn file_name(key: &str) -> String {
-    let mut name = encode_key(key);
-    name.push_str(SUFFIX);
-    name
+/// The file name the previous version wrote a key to.
+pub fn legacy_file_name(key: &str) -> String {
+    if was_verbatim(key) {
+        format!("{key}{SUFFIX}")
+    } else {
+        encoded_name(key)
+    }
 }
 
-/// What a file name in a schema directory is.
+/// The peer's path of a key (relative to the schema directory), `{key}.json` with the key's
+/// `/` as directory separators: `x/y` → `x/y.json`. `None` when a segment is empty, `.`, `..`
+/// or no valid name: the peer would have written outside the schema directory, or could not.
+pub fn peer_path(key: &str) -> Option<String> {
+    key.split('/')
+        .all(is_name)
+        .then(|| format!("{key}{SUFFIX}"))
+}
+
+/// The paths (relative to the schema directory) that may hold a key's record, in the order
+/// they are tried; the first is where the key is written ([`file_name`]). Each decodes to the
+/// key with [`decode_path`], and no other path does.
+pub fn candidates(key: &str) -> Vec<String> {
+    let mut out = vec![file_name(key)];
+    for c in [Some(legacy_file_name(key)), peer_path(key)]
+        .into_iter()
+        .flatten()
+    {
+        // The peer's `~w7xiZXI.json` means `über`, not the key `~w7xiZXI`: left out.
+        if !out.contains(&c) && decode_path(&c) == Entry::Record(key.to_string()) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// What a file found under a schema directory is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
-    /// A record file, with its decoded key.
+    /// A record file, with its key.
     Record(String),
-    /// A record file whose name does not decode to a valid key in its canonical encoding
-    /// (written by hand or by another program); the message says why.
-    Undecodable(String),
-    /// Not a record: a temporary file (`.…`) or a file without the `.json` suffix.
-    Other,
+    /// A temporary file of a write in progress (or of a writer that died): never a record.
+    Temp,
+    /// A file no record name explains (a stray file, a `.json` whose name is no valid key);
+    /// the message says why.
+    Foreign(String),
 }
 
-/// Decodes a file name found in a schema directory.
-pub fn decode_file_name(name: &str) -> Entry {
-    if name.starts_with('.') {
-        return Entry::Other;
+/// What the file at `path` (relative to the schema directory, `/`-separated) is.
+pub fn decode_path(path: &str) -> Entry {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if is_temp_name(name) {
+        return Entry::Temp;
     }
-    let Some(stem) = name.strip_suffix(SUFFIX) else {
-        return Entry::Other;
+    let Some(stem) = path.strip_suffix(SUFFIX) else {
+        return Entry::Foreign(format!("{path:?} is not a .json file"));
     };
-    let key = match stem.strip_prefix('~') {
-        None => stem.to_string(),
-        Some(b64) => match base64url_decode(b64).map(String::from_utf8) {
-            Some(Ok(k)) => k,
-            Some(Err(_)) => return Entry::Undecodable(format!("{name:?} is not UTF-8 text")),
-            None => return Entry::Undecodable(format!("{name:?} is not valid base64url")),
-        },
-    };
-    // One key, one name: a name that is not the canonical encoding of its key would be listed
-    // by filter but missed by get, so it is reported instead.
-    if crate::names::RecordKey::new(&key).is_err() || encode_key(&key) != stem {
-        return Entry::Undecodable(format!(
-            "{name:?} is not a record file name this store writes"
-        ));
+    // An encoded name of a key the previous version encoded (which includes every key this
+    // version encodes) is that key.
+    if let Some(text) = stem.strip_prefix(ENCODED).filter(|_| !stem.contains('/')) {
+        if let Some(Ok(key)) = base64url_decode(text).map(String::from_utf8) {
+            if RecordKey::new(&key).is_ok() && !was_verbatim(&key) {
+                return Entry::Record(key);
+            }
+        }
     }
-    Entry::Record(key)
+    if let Err(e) = RecordKey::new(stem) {
+        return Entry::Foreign(format!("{path:?}: {e}"));
+    }
+    if !stem.split('/').all(is_name) {
+        return Entry::Foreign(format!("{path:?} is not the name of a record key"));
+    }
+    Entry::Record(stem.to_string())
 }
 
-/// A temporary file name next to `final_name`: hidden (leading `.`), unique, and short enough
-/// for HDFS even for the longest key.
+/// Whether a file name is one of [`temp_name`]'s: `.`, anything, `.tmp-`, 16 hex digits.
+pub fn is_temp_name(name: &str) -> bool {
+    let Some(head) = name.strip_prefix('.') else {
+        return false;
+    };
+    match head.len().checked_sub(16) {
+        Some(split) if head.is_char_boundary(split) => {
+            let (rest, digits) = head.split_at(split);
+            rest.ends_with(TEMP_MARK)
+                && digits
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        }
+        _ => false,
+    }
+}
+
+/// A temporary file name for a write to `final_name`: `.{final_name}.tmp-{16 hex digits}`,
+/// hidden, unique, never ending in `.json`, and short enough for HDFS even for the longest key
+/// (the name is cut at 200 bytes).
 pub fn temp_name(final_name: &str) -> String {
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -98,9 +250,12 @@ pub fn temp_name(final_name: &str) -> String {
     if let Ok(d) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
         h.write_u128(d.as_nanos());
     }
-    // Stems are ASCII, so any byte is a char boundary.
-    let head = &final_name[..final_name.len().min(200)];
-    format!(".{head}.tmp-{:016x}", h.finish())
+    // Verbatim names are any UTF-8: cut on a character boundary.
+    let mut end = final_name.len().min(200);
+    while !final_name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(".{}{TEMP_MARK}{:016x}", &final_name[..end], h.finish())
 }
 
 /// Normalizes a base path: absolute, no empty, `.` or `..` components, no trailing slash.
@@ -115,7 +270,7 @@ pub fn normalize_base_path(path: &str) -> Result<String, String> {
         if part == "." || part == ".." {
             return Err(format!("base path {path:?} must not contain '.' or '..'"));
         }
-        if part.len() > MAX_COMPONENT_LEN || part.chars().any(|c| c.is_control() || c == ':') {
+        if !is_valid_component(part) {
             return Err(format!(
                 "base path {path:?} has an invalid component {part:?}"
             ));
@@ -134,7 +289,7 @@ pub fn schema_dir(base: &str, schema: &str) -> String {
     format!("{base}/{schema}")
 }
 
-/// The file of a record.
+/// The file a record is written to: `{base}/{schema}/{file_name(key)}`.
 pub fn record_path(base: &str, schema: &str, key: &str) -> String {
     format!("{base}/{schema}/{}", file_name(key))
 }
@@ -177,7 +332,9 @@ fn base64url_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+// The longest key fits one name, encoded or verbatim.
 const _: () = assert!(1 + MAX_KEY_LEN.div_ceil(3) * 4 + SUFFIX.len() <= MAX_COMPONENT_LEN);
+const _: () = assert!(MAX_KEY_LEN + SUFFIX.len() <= MAX_COMPONENT_LEN);
 
 #[cfg(test)]
 mod tests {
@@ -188,15 +345,31 @@ mod tests {
             "..",
             ".",
             "a/b",
+            "x/y",
+            "x/y/z",
+            "x//y",
+            "x/",
+            "/x",
+            "x/./y",
+            "x/../y",
+            "a:b/c",
+            "a.json/b",
             "~x",
             "~",
+            "~cDA",
+            "~w7xiZXI",
+            "~eC95",
+            "x/~w7xiZXI",
             "/",
             "../../x",
             ".hidden",
+            ".a.tmp-0123456789abcdef",
             "a b",
+            " ",
             "über",
             "🙂",
             "a.json",
+            "..json",
             "x.tmp-1",
             "per%cent",
             "q?a=1#f",
@@ -209,6 +382,7 @@ mod tests {
             "ab",
             "abc",
             "abcd",
+            "p0",
             "plain_key-1.2",
         ]
         .iter()
@@ -217,78 +391,182 @@ mod tests {
         keys.push("k".repeat(MAX_KEY_LEN));
         keys.push("é".repeat(MAX_KEY_LEN / 2));
         keys.push("/".repeat(MAX_KEY_LEN));
+        keys.push("a/".repeat(MAX_KEY_LEN / 2 - 1) + "b");
         keys.push("\u{10FFFF}".repeat(MAX_KEY_LEN / 4));
         keys
     }
 
     #[test]
-    fn round_trip_over_tricky_keys() {
+    fn every_candidate_decodes_to_its_key_and_the_first_is_written() {
         for key in tricky_keys() {
-            let name = file_name(&key);
-            assert!(
-                name.len() <= MAX_COMPONENT_LEN,
-                "{key:?} -> {} bytes",
-                name.len()
-            );
+            let all = candidates(&key);
+            assert_eq!(all[0], file_name(&key), "{key:?}");
+            for (i, path) in all.iter().enumerate() {
+                assert_eq!(
+                    decode_path(path),
+                    Entry::Record(key.clone()),
+                    "{key:?}: {path}"
+                );
+                assert!(!all[..i].contains(path), "{key:?}: {all:?}");
+                for part in path.split('/') {
+                    assert!(is_valid_component(part), "{key:?}: {path}");
+                }
+            }
+            let name = &all[0];
+            assert!(name.len() <= MAX_COMPONENT_LEN, "{key:?} -> {name}");
             assert!(!name.contains('/'), "{name}");
-            assert!(!name.starts_with('.'), "{name}");
-            assert_ne!(name, "..");
-            assert_eq!(
-                decode_file_name(&name),
-                Entry::Record(key.clone()),
-                "{name}"
-            );
+            assert!(!is_temp_name(name), "{name}");
         }
     }
 
     #[test]
-    fn safe_keys_are_verbatim_and_others_encoded() {
-        assert_eq!(file_name("task-1"), "task-1.json");
-        assert_eq!(file_name("a.json"), "a.json.json");
-        assert_eq!(file_name("a/b"), "~YS9i.json");
-        assert_eq!(file_name(".."), "~Li4.json");
-        assert_eq!(file_name("~x"), "~fng.json");
-        assert!(!is_safe(".x") && !is_safe("~x") && !is_safe("") && !is_safe("a b"));
-        assert!(is_safe("-x") && is_safe("x.") && is_safe("A_9"));
+    fn valid_names_are_verbatim_and_others_encoded() {
+        for (key, name) in [
+            ("p0", "p0.json"),
+            ("über", "über.json"),
+            ("a b", "a b.json"),
+            (".hidden", ".hidden.json"),
+            ("a.json", "a.json.json"),
+            ("q?a=1#f", "q?a=1#f.json"),
+            ("🙂", "🙂.json"),
+            ("x/y", "~eC95.json"),
+            ("a/b", "~YS9i.json"),
+            ("..", "~Li4.json"),
+            (".", "~Lg.json"),
+            ("a:b", "~YTpi.json"),
+            ("~x", "~fng.json"),
+            ("~cDA", "~fmNEQQ.json"),
+        ] {
+            assert_eq!(file_name(key), name, "{key:?}");
+        }
+        let longest = "é".repeat(MAX_KEY_LEN / 2);
+        assert!(is_verbatim(&longest));
+        assert!(!is_verbatim("") && !is_verbatim("~") && !is_verbatim("a/b"));
+    }
+
+    #[test]
+    fn the_previous_versions_names_still_decode() {
+        // What the previous version wrote, by its rule, for keys it encoded.
+        for (name, key) in [
+            ("~w7xiZXI.json", "über"),
+            ("~YSBi.json", "a b"),
+            ("~LmhpZGRlbg.json", ".hidden"),
+            ("~YS9i.json", "a/b"),
+            ("~fng.json", "~x"),
+        ] {
+            assert_eq!(decode_path(name), Entry::Record(key.into()), "{name}");
+            assert_eq!(legacy_file_name(key), name);
+            assert!(candidates(key).contains(&name.to_string()), "{key}");
+        }
+        assert_eq!(candidates("über"), vec!["über.json", "~w7xiZXI.json"]);
+        assert_eq!(candidates("a b"), vec!["a b.json", "~YSBi.json"]);
+        // Same name in both versions: one candidate.
+        assert_eq!(candidates("p0"), vec!["p0.json"]);
+        assert_eq!(candidates(".."), vec!["~Li4.json"]);
+    }
+
+    #[test]
+    fn the_peers_subdirectories_and_tilde_keys() {
+        assert_eq!(decode_path("x/y.json"), Entry::Record("x/y".into()));
+        assert_eq!(decode_path("a/b/c.json"), Entry::Record("a/b/c".into()));
+        assert_eq!(candidates("x/y"), vec!["~eC95.json", "x/y.json"]);
+        assert_eq!(peer_path("x//y"), None);
+        assert_eq!(peer_path("x/../y"), None);
+        assert_eq!(peer_path("/x"), None);
+        assert_eq!(peer_path("a:b/c"), None);
+        // Below the top level a `~` is just text.
+        assert_eq!(
+            decode_path("x/~w7xiZXI.json"),
+            Entry::Record("x/~w7xiZXI".into())
+        );
+        // `cDA` decodes to `p0`, which was never encoded: the peer's literal key.
+        assert_eq!(decode_path("~cDA.json"), Entry::Record("~cDA".into()));
+        assert_eq!(candidates("~cDA"), vec!["~fmNEQQ.json", "~cDA.json"]);
+        // Not base64 at all: literal too.
+        assert_eq!(decode_path("~!!.json"), Entry::Record("~!!".into()));
+        // `~w7xiZXI.json` means `über`; the literal key `~w7xiZXI` cannot claim it.
+        assert_eq!(candidates("~w7xiZXI"), vec![file_name("~w7xiZXI")]);
+    }
+
+    #[test]
+    fn temporary_and_foreign_files() {
+        let tmp = temp_name("über.json");
+        assert!(
+            tmp.starts_with(".über.json.tmp-") && is_temp_name(&tmp),
+            "{tmp}"
+        );
+        assert_eq!(decode_path(&tmp), Entry::Temp);
+        assert_eq!(decode_path(&format!("x/{tmp}")), Entry::Temp);
+        // The previous version's leftovers have the same form.
+        assert_eq!(decode_path(".a.json.tmp-00000000deadbeef"), Entry::Temp);
+        assert_ne!(temp_name("a.json"), temp_name("a.json"));
+        // A key can look like a temporary name, but its file ends in `.json`.
+        assert_eq!(
+            decode_path(".a.tmp-0123456789abcdef.json"),
+            Entry::Record(".a.tmp-0123456789abcdef".into())
+        );
+        for foreign in [
+            "notes.txt",
+            "_SUCCESS",
+            ".json",
+            "..json",
+            "...json",
+            "x/..json",
+            "x/notes.txt",
+            ".a.json.tmp-1",
+            ".a.json.tmp-0123456789ABCDEF",
+            "a.JSON",
+        ] {
+            assert!(
+                matches!(decode_path(foreign), Entry::Foreign(_)),
+                "{foreign}: {:?}",
+                decode_path(foreign)
+            );
+        }
+        let too_long = format!("{}.json", "k".repeat(MAX_KEY_LEN + 1));
+        assert!(matches!(decode_path(&too_long), Entry::Foreign(_)));
+        let deep = format!("{}b.json", "a/".repeat(MAX_KEY_LEN / 2));
+        assert!(matches!(decode_path(&deep), Entry::Foreign(_)));
     }
 
     #[test]
     fn longest_key_fits_hdfs() {
         let name = file_name(&"/".repeat(MAX_KEY_LEN));
         assert_eq!(name.len(), 1 + 240 + 5);
-        let tmp = temp_name(&name);
-        assert!(
-            tmp.len() <= MAX_COMPONENT_LEN && tmp.starts_with('.'),
-            "{tmp}"
-        );
-        assert_eq!(decode_file_name(&tmp), Entry::Other);
-        assert_ne!(temp_name("a.json"), temp_name("a.json"));
-    }
-
-    #[test]
-    fn non_records_and_bad_names() {
-        assert_eq!(decode_file_name(".a.json.tmp-00"), Entry::Other);
-        assert_eq!(decode_file_name("readme.txt"), Entry::Other);
-        assert_eq!(decode_file_name("_SUCCESS"), Entry::Other);
-        for bad in [
-            "~!!.json",
-            "~a.json",
-            "~YR.json",
-            "~.json",
-            "~YWJj.json",
-            "a b.json",
-        ] {
+        for name in [name, file_name(&"é".repeat(MAX_KEY_LEN / 2))] {
+            let tmp = temp_name(&name);
             assert!(
-                matches!(decode_file_name(bad), Entry::Undecodable(_)),
-                "{bad}: {:?}",
-                decode_file_name(bad)
+                tmp.len() <= MAX_COMPONENT_LEN && is_temp_name(&tmp),
+                "{tmp}"
             );
         }
-        // Invalid UTF-8 (0xff).
-        assert!(matches!(
-            decode_file_name("~_w.json"),
-            Entry::Undecodable(_)
-        ));
+        // Cut inside a multi-byte character: moved back to its start.
+        let tmp = temp_name(&format!("a{}", "é".repeat(150)));
+        assert!(is_temp_name(&tmp), "{tmp}");
+    }
+
+    proptest::proptest! {
+        /// Any key: its candidates decode to it, the first is where it is written.
+        #[test]
+        fn any_key_round_trips(key in "[a-zA-Z0-9~./: _ü🙂%-]{1,40}") {
+            let all = candidates(&key);
+            proptest::prop_assert_eq!(&all[0], &file_name(&key));
+            for path in &all {
+                proptest::prop_assert_eq!(decode_path(path), Entry::Record(key.clone()));
+            }
+        }
+
+        /// Any file a listing can find: if it is a record, get/exists/delete of its key look
+        /// at it, so single-key operations and listings agree.
+        #[test]
+        fn any_record_file_is_a_candidate_of_its_key(
+            path in "(~?[a-zA-Z0-9_ü .-]{0,12}/){0,2}~?[a-zA-Z0-9_~ü .-]{0,16}(\\.json)?"
+        ) {
+            if let Entry::Record(key) = decode_path(&path) {
+                proptest::prop_assert!(RecordKey::new(&key).is_ok());
+                proptest::prop_assert!(candidates(&key).contains(&path), "{} -> {}", path, key);
+            }
+        }
     }
 
     #[test]
@@ -309,6 +587,9 @@ mod tests {
         let mut s = String::new();
         base64url_encode(&[0xfb, 0xff], &mut s);
         assert_eq!(s, "-_8");
+        for bad in ["", "a", "YR", "!!", "Zm9vY"] {
+            assert!(base64url_decode(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]
@@ -322,6 +603,7 @@ mod tests {
             assert!(normalize_base_path(bad).is_err(), "{bad}");
         }
         assert_eq!(record_path("/b", "s", "a/b"), "/b/s/~YS9i.json");
+        assert_eq!(record_path("/b", "s", "über"), "/b/s/über.json");
         assert_eq!(schema_dir("/b", "s"), "/b/s");
     }
 }

@@ -7,26 +7,40 @@
 //! `/event_pipeline`; the user from the URL, else the `username` extra, else
 //! `$HADOOP_USER_NAME`, else `root`.
 //!
-//! Key encoding: see [`layout`]. Consistency:
+//! File names: see [`layout`]. A key is written verbatim (`über.json`) when it is a valid
+//! file name, else encoded (`~eC95.json` for `x/y`); it is read from that name, the previous
+//! version's name (`~w7xiZXI.json`) and the peer's subdirectory path (`x/y.json`), in that
+//! order ([`layout::candidates`]). Most keys (`[A-Za-z0-9_.-]`) have one name, and cost one
+//! NameNode call as before; others cost one more call when the first name is missing.
+//!
+//! Consistency:
 //! - **insert** writes the record to a hidden temporary file in the schema directory, closes
-//!   it, then renames it to the record's name with HDFS's `rename2` *without* overwrite. The
-//!   NameNode does that rename atomically and refuses an existing destination, so of many
-//!   concurrent inserts exactly one wins, and a reader never sees a half-written record (a
-//!   file created in place would be visible, empty or partial, while it is being written).
-//! - **update** writes a temporary file the same way, then checks that the record exists and
-//!   renames over it (`rename2` with overwrite): readers see the old or the new record, never
-//!   a partial one, and a missing key is `NotFound` (the temporary file is removed). HDFS has
+//!   it, checks that no other name of the key exists, then renames the file to the key's name
+//!   with HDFS's `rename2` *without* overwrite. The NameNode does that rename atomically and
+//!   refuses an existing destination, so of many concurrent inserts exactly one wins, and a
+//!   reader never sees a half-written record (a file created in place would be visible, empty
+//!   or partial, while it is being written).
+//! - **update** writes a temporary file the same way, then finds the key's first existing
+//!   name and renames over it (`rename2` with overwrite): readers see the old or the new
+//!   record, never a partial one; a record stays under the name it has (an old `~…` name is
+//!   not moved), and a missing key is `NotFound` (the temporary file is removed). HDFS has
 //!   no conditional rename, so one race remains: a delete that lands between the existence
 //!   check and the rename (one NameNode round trip, about a millisecond) is undone by the
 //!   update, which then re-creates the record with the new content.
-//! - **delete** is one NameNode call; its answer tells whether there was a record.
-//! - **count** and **filter** list the schema directory, skipping hidden (temporary) files;
-//!   filter reads up to 16 files at once and reports a corrupt or misnamed file as
-//!   [`Error::Corrupt`], never a shorter list.
+//! - **delete** removes every name of the key (one NameNode call for most keys); the answers
+//!   tell whether there was a record. A subdirectory the peer made (`x/` of `x/y`) stays, as
+//!   the peer leaves it.
+//! - **count**, **filter** (and so export) walk the schema directory and its subdirectories
+//!   and agree on what a record is: each key once, however many names hold it. Temporary
+//!   files are skipped; files that are no record ("foreign": `notes.txt`, a `.json` whose name
+//!   is no valid key) are skipped with a `tracing` warning naming the path, once per path and
+//!   process. filter reads up to 16 files at once; a record file with bad content is
+//!   [`Error::Corrupt`] naming the key and the file, never a shorter list. count reads no
+//!   file, so such a record still counts, as `HLEN` or `COUNT(*)` would.
 //! - A NameNode that cannot be reached is [`Error::Connection`] or [`Error::Timeout`], never
 //!   `NotFound` or an empty result.
 //!
-//! A writer that dies between writing and renaming leaves a hidden `.…tmp-…` file behind;
+//! A writer that dies between writing and renaming leaves a hidden `.….tmp-…` file behind;
 //! it is never read as a record.
 
 mod connector;
@@ -52,8 +66,10 @@ use crate::store::{per_item, KeyValueStore, KeyedDocument};
 use async_trait::async_trait;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use layout::Entry;
+use std::collections::hash_map::{self, HashMap};
+use std::collections::HashSet;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use transport::FsError;
 
@@ -131,41 +147,40 @@ impl HdfsStore {
         &self.manager
     }
 
-    /// The file of a record: `{base_path}/{schema}/{encoded key}.json`.
+    /// The file a new record is written to: `{base_path}/{schema}/{name}`, with the name
+    /// [`layout::file_name`] gives the key.
     pub fn record_path(&self, schema: SchemaName<'_>, key: RecordKey<'_>) -> String {
         layout::record_path(&self.base_path, schema.as_str(), key.as_str())
+    }
+
+    /// Every file that may hold a record, in the order they are tried; the first is
+    /// [`HdfsStore::record_path`]. See [`layout::candidates`].
+    pub fn record_paths(&self, schema: SchemaName<'_>, key: RecordKey<'_>) -> Vec<String> {
+        let dir = self.schema_dir(schema);
+        layout::candidates(key.as_str())
+            .into_iter()
+            .map(|p| format!("{dir}/{p}"))
+            .collect()
     }
 
     fn schema_dir(&self, schema: SchemaName<'_>) -> String {
         layout::schema_dir(&self.base_path, schema.as_str())
     }
 
-    /// Reads every record file of `dir`, up to [`CONCURRENCY`] at once.
+    /// Reads every record under `dir`, up to [`CONCURRENCY`] files at once.
     async fn read_all(
         c: &HdfsConnection,
         schema: &str,
         dir: &str,
         filter: &Filter,
     ) -> Result<Vec<KeyedDocument>> {
-        let names = match c.list(dir).await {
-            Ok(names) => names,
-            Err(FsError::NotFound) => return Ok(Vec::new()),
-            Err(e) => return Err(unexpected(e, "list", dir)),
-        };
-        let reads = names
-            .into_iter()
-            .filter_map(|name| match layout::decode_file_name(&name) {
-                Entry::Other => None,
-                Entry::Undecodable(why) => Some(Err(Error::corrupt(schema, name, why))),
-                Entry::Record(key) => Some(Ok((name, key))),
-            });
-        stream::iter(reads)
-            .map(|entry| async move {
-                let (name, key) = entry?;
-                let path = format!("{dir}/{name}");
+        let records = list_records(c, dir).await?;
+        stream::iter(records)
+            .map(|(key, rel)| async move {
+                let path = format!("{dir}/{rel}");
                 match c.read(&path).await {
                     Ok(bytes) => {
-                        let doc = Document::decode_stored(&bytes, schema, &key)?;
+                        let doc = decode_record(&bytes, schema, &key, &path)?;
                         Ok(filter.matches(&doc).then_some((key, doc)))
                     }
                     // Deleted since the listing: not part of the result.
@@ -181,6 +196,126 @@ impl HdfsStore {
             .try_collect()
             .await
     }
+}
+
+/// The files under `dir` and its subdirectories, as paths relative to `dir`; none if there is
+/// no `dir`. A subdirectory too deep to hold a key is not walked (and is warned about).
+async fn list_tree(c: &HdfsConnection, dir: &str) -> Result<Vec<String>> {
+    let join = |rel: &str| {
+        if rel.is_empty() {
+            dir.to_string()
+        } else {
+            format!("{dir}/{rel}")
+        }
+    };
+    let mut files = Vec::new();
+    // One level at a time, its directories listed up to CONCURRENCY at once; "" is `dir`.
+    let mut level = vec![String::new()];
+    while !level.is_empty() {
+        let listings: Vec<_> = stream::iter(level)
+            .map(|rel| async move {
+                let listing = c.list(&join(&rel)).await;
+                (rel, listing)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut next = Vec::new();
+        for (rel, listing) in listings {
+            let entries = match listing {
+                Ok(entries) => entries,
+                // Removed since it was listed (or no schema directory yet): nothing there.
+                Err(FsError::NotFound) => continue,
+                Err(e) => return Err(unexpected(e, "list", &join(&rel))),
+            };
+            for (name, is_dir) in entries {
+                let child = if rel.is_empty() {
+                    name
+                } else {
+                    format!("{rel}/{name}")
+                };
+                if !is_dir {
+                    files.push(child);
+                } else if child.len() + 2 <= crate::names::MAX_KEY_LEN {
+                    next.push(child);
+                } else {
+                    // `child/x` would already be longer than any key.
+                    warn_foreign(&join(&child), "a directory too deep to hold a record key");
+                }
+            }
+        }
+        level = next;
+    }
+    Ok(files)
+}
+
+/// The records under a schema directory: each key once, with the path (relative to `dir`) of
+/// the file that holds it, its first candidate when several do. Temporary files are skipped;
+/// foreign ones too, with a warning.
+async fn list_records(c: &HdfsConnection, dir: &str) -> Result<HashMap<String, String>> {
+    let files = list_tree(c, dir).await?;
+    let mut records: HashMap<String, String> = HashMap::with_capacity(files.len());
+    for path in files {
+        match layout::decode_path(&path) {
+            Entry::Temp => {}
+            Entry::Foreign(why) => warn_foreign(&format!("{dir}/{path}"), &why),
+            Entry::Record(key) => match records.entry(key) {
+                hash_map::Entry::Vacant(v) => {
+                    v.insert(path);
+                }
+                // Two names of one key (see `layout`): the earlier candidate is the record.
+                hash_map::Entry::Occupied(mut o) => {
+                    let order = layout::candidates(o.key());
+                    let rank = |p: &str| order.iter().position(|c| c == p);
+                    if rank(&path) < rank(o.get()) {
+                        o.insert(path);
+                    }
+                }
+            },
+        }
+    }
+    Ok(records)
+}
+
+/// Logs a file that is not a record, once per path and process: count and filter run often,
+/// and one stray file should not flood the log.
+fn warn_foreign(path: &str, why: &str) {
+    static SEEN: OnceLock<parking_lot::Mutex<HashSet<String>>> = OnceLock::new();
+    let mut seen = SEEN.get_or_init(Default::default).lock();
+    if seen.len() >= 10_000 {
+        seen.clear(); // bounded: a directory full of strays warns again, not forever more memory
+    }
+    if seen.insert(path.to_string()) {
+        tracing::warn!(path, "skipped a file that is not a record: {why}");
+    }
+}
+
+/// Decodes a record file; a corrupt one names the file as well as the key.
+fn decode_record(bytes: &[u8], schema: &str, key: &str, path: &str) -> Result<Document> {
+    Document::decode_stored(bytes, schema, key).map_err(|e| match e {
+        Error::Corrupt {
+            schema,
+            key,
+            message,
+        } => Error::Corrupt {
+            schema,
+            key,
+            message: format!("{message} (file {path})"),
+        },
+        other => other,
+    })
+}
+
+/// The first of `paths` that exists.
+async fn find_first<'p>(c: &HdfsConnection, paths: &'p [String]) -> Result<Option<&'p str>> {
+    for path in paths {
+        match c.exists(path).await {
+            Ok(true) => return Ok(Some(path)),
+            Ok(false) => {}
+            Err(e) => return Err(unexpected(e, "stat", path)),
+        }
+    }
+    Ok(None)
 }
 
 /// An error where neither "not found" nor "exists" is a possible answer.
@@ -299,12 +434,10 @@ impl KeyValueStore for HdfsStore {
     }
 
     async fn exists(&self, schema: SchemaName<'_>, key: RecordKey<'_>) -> Result<bool> {
-        let path = &self.record_path(schema, key);
+        let paths = &self.record_paths(schema, key);
         self.manager
             .run(Idempotent, |c| async move {
-                c.exists(path)
-                    .await
-                    .map_err(|e| unexpected(e, "stat", path))
+                Ok(find_first(&c, paths).await?.is_some())
             })
             .await
     }
@@ -327,21 +460,15 @@ impl KeyValueStore for HdfsStore {
         Ok(names)
     }
 
-    /// The record files in the schema's directory, without reading them: like `HLEN` or
-    /// `COUNT(*)`, a file whose name or content is corrupt still counts (`filter_record`
-    /// reports it as [`Error::Corrupt`]).
+    /// The keys under the schema's directory (and its subdirectories), without reading the
+    /// files: the records `filter_record` would list, each key once. Like `HLEN` or
+    /// `COUNT(*)`, a record whose content is corrupt still counts (`filter_record` reports it
+    /// as [`Error::Corrupt`]); temporary and foreign files do not.
     async fn count(&self, schema: SchemaName<'_>) -> Result<u64> {
         let dir = &self.schema_dir(schema);
         self.manager
             .run(Idempotent, |c| async move {
-                match c.list(dir).await {
-                    Ok(names) => Ok(names
-                        .iter()
-                        .filter(|n| layout::decode_file_name(n) != Entry::Other)
-                        .count() as u64),
-                    Err(FsError::NotFound) => Ok(0),
-                    Err(e) => Err(unexpected(e, "list", dir)),
-                }
+                Ok(list_records(&c, dir).await?.len() as u64)
             })
             .await
     }
@@ -354,21 +481,26 @@ impl KeyValueStore for HdfsStore {
     ) -> Result<()> {
         let dir = &self.schema_dir(schema);
         let name = &layout::file_name(key.as_str());
-        let target = &format!("{dir}/{name}");
+        let paths = &self.record_paths(schema, key);
+        let (target, others) = paths.split_first().expect("a key has a name");
         let data = &record.to_json().into_bytes();
+        let exists = || Error::already_exists(schema.as_str(), key.as_str());
         self.manager
             .run(NotIdempotent, |c| async move {
                 let tmp = write_temp(&c, dir, name, data, None).await?;
-                match c.rename(&tmp, target, false).await {
-                    Ok(()) => Ok(()),
-                    Err(e) => {
-                        discard(&c, &tmp).await;
-                        Err(match e {
-                            FsError::Exists => Error::already_exists(schema.as_str(), key.as_str()),
-                            other => unexpected(other, "rename to", target),
-                        })
-                    }
+                // The previous version's or the peer's name of the key may hold it already.
+                let outcome = match find_first(&c, others).await {
+                    Ok(Some(_)) => Err(exists()),
+                    Ok(None) => c.rename(&tmp, target, false).await.map_err(|e| match e {
+                        FsError::Exists => exists(),
+                        other => unexpected(other, "rename to", target),
+                    }),
+                    Err(e) => Err(e),
+                };
+                if outcome.is_err() {
+                    discard(&c, &tmp).await;
                 }
+                outcome
             })
             .await
     }
@@ -381,21 +513,23 @@ impl KeyValueStore for HdfsStore {
     ) -> Result<()> {
         let dir = &self.schema_dir(schema);
         let name = &layout::file_name(key.as_str());
-        let target = &format!("{dir}/{name}");
+        let paths = &self.record_paths(schema, key);
         let data = &record.to_json().into_bytes();
         let not_found = || Error::not_found(schema.as_str(), key.as_str());
         self.manager
             .run(NotIdempotent, |c| async move {
                 let tmp = write_temp(&c, dir, name, data, Some(&not_found)).await?;
                 // Checked after the write, right before the rename, to keep the window in which
-                // a concurrent delete could be undone as short as possible.
-                let outcome = match c.exists(target).await {
-                    Ok(true) => c
+                // a concurrent delete could be undone as short as possible. The record keeps
+                // the name it has (an old `~…` name, the peer's subdirectory): the rename may
+                // cross into a subdirectory, which HDFS does atomically too.
+                let outcome = match find_first(&c, paths).await {
+                    Ok(Some(target)) => c
                         .rename(&tmp, target, true)
                         .await
                         .map_err(|e| unexpected(e, "rename to", target)),
-                    Ok(false) => Err(not_found()),
-                    Err(e) => Err(unexpected(e, "stat", target)),
+                    Ok(None) => Err(not_found()),
+                    Err(e) => Err(e),
                 };
                 if outcome.is_err() {
                     discard(&c, &tmp).await;
@@ -405,28 +539,41 @@ impl KeyValueStore for HdfsStore {
             .await
     }
 
+    /// Removes every name of the key, the later candidates first: a reader sees the record
+    /// until it is gone, never a shadowed older one in its place.
     async fn delete_record(&self, schema: SchemaName<'_>, key: RecordKey<'_>) -> Result<()> {
-        let path = &self.record_path(schema, key);
+        let paths = &self.record_paths(schema, key);
         self.manager
             .run(NotIdempotent, |c| async move {
-                match c.delete(path).await {
-                    Ok(true) => Ok(()),
-                    Ok(false) => Err(Error::not_found(schema.as_str(), key.as_str())),
-                    Err(e) => Err(unexpected(e, "delete", path)),
+                let mut found = false;
+                for path in paths.iter().rev() {
+                    match c.delete(path).await {
+                        Ok(deleted) => found |= deleted,
+                        Err(e) => return Err(unexpected(e, "delete", path)),
+                    }
+                }
+                if found {
+                    Ok(())
+                } else {
+                    Err(Error::not_found(schema.as_str(), key.as_str()))
                 }
             })
             .await
     }
 
     async fn get_record(&self, schema: SchemaName<'_>, key: RecordKey<'_>) -> Result<Document> {
-        let path = &self.record_path(schema, key);
+        let paths = &self.record_paths(schema, key);
+        let (schema, key) = (schema.as_str(), key.as_str());
         self.manager
             .run(Idempotent, |c| async move {
-                match c.read(path).await {
-                    Ok(bytes) => Document::decode_stored(&bytes, schema.as_str(), key.as_str()),
-                    Err(FsError::NotFound) => Err(Error::not_found(schema.as_str(), key.as_str())),
-                    Err(e) => Err(unexpected(e, "read", path)),
+                for path in paths {
+                    match c.read(path).await {
+                        Ok(bytes) => return decode_record(&bytes, schema, key, path),
+                        Err(FsError::NotFound) => {}
+                        Err(e) => return Err(unexpected(e, "read", path)),
+                    }
                 }
+                Err(Error::not_found(schema, key))
             })
             .await
     }

@@ -70,7 +70,7 @@ impl FileSystem for NativeFs {
         }
     }
 
-    async fn list(&self, dir: &str, dirs: bool) -> Result<Vec<String>, FsError> {
+    async fn list(&self, dir: &str) -> Result<Vec<(String, bool)>, FsError> {
         let statuses = self
             .client
             .list_status(dir, false)
@@ -78,10 +78,12 @@ impl FileSystem for NativeFs {
             .map_err(|e| self.map("list", dir, e))?;
         Ok(statuses
             .into_iter()
-            .filter(|s| s.isdir == dirs)
-            .map(|s| match s.path.rsplit_once('/') {
-                Some((_, name)) => name.to_string(),
-                None => s.path,
+            .map(|s| {
+                let name = match s.path.rsplit_once('/') {
+                    Some((_, name)) => name.to_string(),
+                    None => s.path,
+                };
+                (name, s.isdir)
             })
             .collect())
     }

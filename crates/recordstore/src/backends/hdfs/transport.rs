@@ -69,8 +69,8 @@ pub(crate) fn remote_exception(backend: &'static str, exception: &str, message: 
 pub(crate) trait FileSystem {
     /// Whether a file or directory exists.
     async fn exists(&self, path: &str) -> Result<bool, FsError>;
-    /// The names of the files (or, with `dirs`, the directories) in `dir`.
-    async fn list(&self, dir: &str, dirs: bool) -> Result<Vec<String>, FsError>;
+    /// The entries of `dir`: each name, and whether it is a directory.
+    async fn list(&self, dir: &str) -> Result<Vec<(String, bool)>, FsError>;
     /// A whole file.
     async fn read(&self, path: &str) -> Result<Vec<u8>, FsError>;
     /// Creates a new file with `data`, never overwriting.

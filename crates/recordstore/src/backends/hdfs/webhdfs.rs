@@ -240,7 +240,7 @@ impl FileSystem for WebHdfs {
         }
     }
 
-    async fn list(&self, dir: &str, dirs: bool) -> Result<Vec<String>, FsError> {
+    async fn list(&self, dir: &str) -> Result<Vec<(String, bool)>, FsError> {
         let resp = self.call(Method::GET, dir, "LISTSTATUS", &[]).await?;
         let resp = self.check(resp, "LISTSTATUS", dir, false).await?;
         let listing: Listing = self.read_json(resp, "LISTSTATUS", dir).await?;
@@ -248,8 +248,7 @@ impl FileSystem for WebHdfs {
             .statuses
             .entries
             .into_iter()
-            .filter(|e| (e.kind == "DIRECTORY") == dirs)
-            .map(|e| e.name)
+            .map(|e| (e.name, e.kind == "DIRECTORY"))
             .collect())
     }
 
