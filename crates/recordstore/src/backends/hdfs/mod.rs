@@ -464,6 +464,16 @@ impl KeyValueStore for HdfsStore {
     /// files: the records `filter_record` would list, each key once. Like `HLEN` or
     /// `COUNT(*)`, a record whose content is corrupt still counts (`filter_record` reports it
     /// as [`Error::Corrupt`]); temporary and foreign files do not.
+    /// The keys that `count` counts: the same listing, foreign names skipped with a warning.
+    async fn list_keys(&self, schema: SchemaName<'_>) -> Result<Vec<String>> {
+        let dir = &self.schema_dir(schema);
+        self.manager
+            .run(Idempotent, |c| async move {
+                Ok(list_records(&c, dir).await?.into_keys().collect())
+            })
+            .await
+    }
+
     async fn count(&self, schema: SchemaName<'_>) -> Result<u64> {
         let dir = &self.schema_dir(schema);
         self.manager
