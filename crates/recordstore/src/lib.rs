@@ -15,7 +15,9 @@
 //!   [`KeyValueStoreExt`] adds string names and serde records; [`BlockingStore`] serves
 //!   synchronous callers.
 //! - [`Record`]: typed records with save, reload, update and delete.
-//! - [`Document`], [`Filter`]: what is stored (a JSON object) and how it is queried.
+//! - [`Document`], [`Filter`]: what is stored (a JSON object) and how it is queried;
+//!   [`Codec`]: the stored bytes of a record, JSON or a Python pickle (for event-pipeline's
+//!   Redis data).
 //! - [`names`]: the one rule for schema names and keys. [`Error`]: the one error type.
 //! - [`connection`]: connectors, single and pooled managers, retry and stats.
 //! - [`backends`]: one folder per backend. [`open()`]: from a URL to a store.
@@ -41,6 +43,7 @@
 
 pub mod backends;
 mod blocking;
+pub mod codec;
 pub mod config;
 pub mod connection;
 mod document;
@@ -53,6 +56,7 @@ mod record;
 mod store;
 
 pub use blocking::BlockingStore;
+pub use codec::Codec;
 pub use document::Document;
 pub use error::{BoxError, Error, ErrorKind, Result, RetryMethod};
 pub use filter::{Condition, Filter, Lookup};
