@@ -14,6 +14,7 @@
 //! assert_eq!(s.options.pool.max_connections, 10);
 //! ```
 
+use crate::codec::{Codec, CODEC_NAMES};
 use crate::connection::{ConnectionMode, PoolOptions, RetryOptions, Secret};
 use crate::error::{Error, Result};
 use crate::options::{is_secret_name, redact_url, OpenOptions, DEFAULT_URL};
@@ -43,6 +44,7 @@ MIN_IDLE = 0                          # idle connections kept open
 TEST_BEFORE_ACQUIRE = false           # health-check a connection on checkout (a round trip)
 RETRY_ATTEMPTS = 3                    # tries in all for a transient failure; 1 = no retry
 RETRY_BACKOFF_MS = 50                 # first backoff; doubles after each try
+# CODEC = "json"                      # json | pickle: event-pipeline's pickled records (Redis)
 
 [CONNECTOR_CONFIG]                    # all example values
 host = "localhost"
@@ -70,6 +72,7 @@ const KEYS: &[&str] = &[
     "TEST_BEFORE_ACQUIRE",
     "RETRY_ATTEMPTS",
     "RETRY_BACKOFF_MS",
+    "CODEC",
 ];
 
 /// Keys of `CONNECTOR_CONFIG` that also have an environment variable
@@ -206,6 +209,8 @@ struct Layer {
     test_before_acquire: Option<bool>,
     retry_attempts: Option<u32>,
     retry_backoff_ms: Option<u64>,
+    /// `CODEC`, or `CONNECTOR_CONFIG.codec`: handed to the backend as the `codec` extra.
+    codec: Option<Set<Codec>>,
 }
 
 /// A raw value from the file or the environment.
@@ -323,6 +328,20 @@ fn parse_mode(name: &str, raw: &Raw<'_>) -> Result<Option<ConnectionMode>> {
     }
 }
 
+/// An unknown codec is a [`Error::Config`], naming the known ones.
+fn parse_codec(name: &str, raw: &Raw<'_>) -> Result<Codec> {
+    raw.text()
+        .and_then(|t| Codec::from_name(t, "config").ok())
+        .ok_or_else(|| Error::Config {
+            backend: "config",
+            message: format!(
+                "{name}: unknown codec {}; known codecs: {}",
+                raw.shown(),
+                CODEC_NAMES.join(", ")
+            ),
+        })
+}
+
 const ENGINES: &[&str] = &["memory", "sqlite", "redis", "hdfs", "webhdfs"];
 
 fn parse_engine(name: &str, raw: &Raw<'_>) -> Result<String> {
@@ -387,6 +406,8 @@ impl Layer {
             };
             if CONNECTOR_KEYS.contains(&lower.as_str()) {
                 self.set_connector(&lower, &name, &raw, Source::File)?;
+            } else if lower == "codec" {
+                self.set_codec(&name, &raw, Source::File)?;
             } else {
                 let v = parse_scalar(&name, &raw)
                     .map_err(|_| bad(&name, "a string, number or boolean", &raw))?;
@@ -460,8 +481,25 @@ impl Layer {
             "RETRY_BACKOFF_MS" => {
                 self.retry_backoff_ms = Some(parse_int(name, raw, 0, "a non-negative integer")?)
             }
+            "CODEC" => self.set_codec(name, raw, source)?,
             _ => unreachable!("checked against KEYS"),
         }
+        Ok(())
+    }
+
+    fn set_codec(&mut self, name: &str, raw: &Raw<'_>, source: Source) -> Result<()> {
+        let codec = parse_codec(name, raw)?;
+        if let Some(other) = &self.codec {
+            return Err(Error::invalid(format!(
+                "{name} and {} both set the codec; set one",
+                other.name
+            )));
+        }
+        self.codec = Some(Set {
+            value: codec,
+            source,
+            name: name.to_string(),
+        });
         Ok(())
     }
 
@@ -549,6 +587,7 @@ impl Layer {
             test_before_acquire: self.test_before_acquire.or(lower.test_before_acquire),
             retry_attempts: self.retry_attempts.or(lower.retry_attempts),
             retry_backoff_ms: self.retry_backoff_ms.or(lower.retry_backoff_ms),
+            codec: self.codec.or(lower.codec),
         }
     }
 
@@ -597,6 +636,23 @@ impl Layer {
             }
         };
 
+        let mut extras = self.extras;
+        if let Some(codec) = &self.codec {
+            if codec.value != Codec::Json && !redis_scheme(&url) {
+                return Err(Error::Config {
+                    backend: "config",
+                    message: format!(
+                        "{}: codec {} is for Redis stores, and {} is not one; other stores \
+                         hold JSON",
+                        codec.name,
+                        codec.value,
+                        redact_url(&url)
+                    ),
+                });
+            }
+            extras.insert("codec".into(), codec.value.name().into());
+        }
+
         let defaults = PoolOptions::default();
         let max_connections = self
             .max_connections
@@ -632,7 +688,7 @@ impl Layer {
             options: OpenOptions {
                 mode: self.mode.unwrap_or(None),
                 pool,
-                extras: self.extras,
+                extras,
             },
             password: self.password.map(|s| s.value),
         })
@@ -702,6 +758,15 @@ impl Layer {
             }
         }
     }
+}
+
+/// Whether a URL names a Redis store, the one backend with a codec other than JSON.
+fn redis_scheme(url: &str) -> bool {
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    matches!(
+        scheme.as_deref(),
+        Some("redis" | "rediss" | "redis+cluster" | "rediss+cluster")
+    )
 }
 
 /// Whether a URL's scheme talks to a server (and so may carry credentials).

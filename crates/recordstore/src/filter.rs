@@ -231,7 +231,13 @@ impl Filter {
 
     /// A cheap test on raw JSON text that rules out some records without decoding them.
     pub fn prefilter(&self) -> RawPrefilter {
-        RawPrefilter::new(self)
+        RawPrefilter::new(self, RawFormat::Json)
+    }
+
+    /// The same test for records stored as Python pickles (`codec=pickle`): it looks for the
+    /// ASCII pieces a match must contain, without JSON's quotes, in the pickle's bytes.
+    pub fn pickle_prefilter(&self) -> RawPrefilter {
+        RawPrefilter::new(self, RawFormat::Pickle)
     }
 }
 
@@ -254,10 +260,24 @@ impl fmt::Display for Filter {
 /// text can match. It looks for literal pieces a match must contain (the field's name, a
 /// string value); text with any backslash escape may spell them differently, so it is always
 /// "may match". The caller must still check that skipped text is a valid record.
+///
+/// [`Filter::pickle_prefilter`] makes one for pickled records: every str of a pickle is in its
+/// bytes (UTF-8 in the binary opcodes, and printable ASCII verbatim even in protocol 0's text
+/// opcode; a str used twice is stored once and referenced), so the pieces are the bare ASCII
+/// strings, and pieces with other characters are not looked for.
 #[derive(Debug)]
 pub struct RawPrefilter {
     /// One entry per condition: at least one of these must occur (`In` has several).
     needles: Vec<Vec<memchr::memmem::Finder<'static>>>,
+    /// JSON text may spell a piece with escapes; a pickle's ASCII pieces never are.
+    escapes: bool,
+}
+
+/// What raw bytes a [`RawPrefilter`] reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RawFormat {
+    Json,
+    Pickle,
 }
 
 /// A string as it must appear in JSON text without escapes; `None` if it needs escapes.
@@ -265,24 +285,45 @@ fn literal(s: &str) -> Option<&str> {
     (!s.contains(['"', '\\']) && !s.chars().any(char::is_control)).then_some(s)
 }
 
+/// [`literal`], and for a pickle only printable ASCII.
+fn piece(s: &str, pickle: bool) -> Option<&str> {
+    literal(s).filter(|s| !pickle || s.is_ascii())
+}
+
 fn finder(text: String) -> memchr::memmem::Finder<'static> {
     memchr::memmem::Finder::new(text.as_bytes()).into_owned()
 }
 
 impl RawPrefilter {
-    fn new(filter: &Filter) -> Self {
+    fn new(filter: &Filter, format: RawFormat) -> Self {
+        let pickle = format == RawFormat::Pickle;
+        // Pickle pieces: printable ASCII only, the one form every string opcode keeps verbatim.
         let mut needles = Vec::new();
         for c in &filter.conditions {
             let may_be_missing = c.lookup == Lookup::IsNull && c.value == Value::Bool(true);
-            // Every other lookup needs the field, so its last name appears as a JSON key.
+            // Every other lookup needs the field, so its last name appears as a key.
             if !may_be_missing {
-                if let Some(name) = c.path.last().and_then(|n| literal(n)) {
-                    needles.push(vec![finder(format!("\"{name}\""))]);
+                if let Some(name) = c.path.last().and_then(|n| piece(n, pickle)) {
+                    needles.push(vec![finder(if pickle {
+                        name.to_string()
+                    } else {
+                        format!("\"{name}\"")
+                    })]);
                 }
             }
             let value_piece = |v: &Value, lookup: Lookup| -> Option<String> {
-                let s = literal(v.as_str()?)?;
+                let s = piece(v.as_str()?, pickle)?;
                 match lookup {
+                    Lookup::Eq
+                    | Lookup::In
+                    | Lookup::StartsWith
+                    | Lookup::EndsWith
+                    | Lookup::Contains
+                        if pickle && !s.is_empty() =>
+                    {
+                        Some(s.to_string())
+                    }
+                    _ if pickle => None,
                     Lookup::Eq | Lookup::In => Some(format!("\"{s}\"")),
                     Lookup::StartsWith => Some(format!("\"{s}")),
                     Lookup::EndsWith => Some(format!("{s}\"")),
@@ -306,12 +347,16 @@ impl RawPrefilter {
                 }
             }
         }
-        RawPrefilter { needles }
+        RawPrefilter {
+            needles,
+            escapes: !pickle,
+        }
     }
 
-    /// Whether a record whose JSON text is `raw` may match; `false` means it cannot.
+    /// Whether a record whose raw bytes (JSON text, or a pickle for
+    /// [`Filter::pickle_prefilter`]) are `raw` may match; `false` means it cannot.
     pub fn may_match(&self, raw: &[u8]) -> bool {
-        if self.needles.is_empty() || memchr::memchr(b'\\', raw).is_some() {
+        if self.needles.is_empty() || (self.escapes && memchr::memchr(b'\\', raw).is_some()) {
             return true;
         }
         self.needles

@@ -15,7 +15,9 @@
 //!   [`KeyValueStoreExt`] adds string names and serde records; [`BlockingStore`] serves
 //!   synchronous callers.
 //! - [`Record`]: typed records with save, reload, update and delete.
-//! - [`Document`], [`Filter`]: what is stored (a JSON object) and how it is queried.
+//! - [`Document`], [`Filter`]: what is stored (a JSON object) and how it is queried;
+//!   [`Codec`]: the stored bytes of a record, JSON or a Python pickle (for event-pipeline's
+//!   Redis data).
 //! - [`names`]: the one rule for schema names and keys. [`Error`]: the one error type.
 //! - [`connection`]: connectors, single and pooled managers, retry and stats.
 //! - [`backends`]: one folder per backend. [`open()`]: from a URL to a store.
@@ -42,6 +44,7 @@
 
 pub mod backends;
 mod blocking;
+pub mod codec;
 pub mod config;
 pub mod connection;
 mod document;
@@ -55,6 +58,7 @@ mod store;
 pub mod transfer;
 
 pub use blocking::BlockingStore;
+pub use codec::Codec;
 pub use document::Document;
 pub use error::{BoxError, Error, ErrorKind, Result, RetryMethod};
 pub use filter::{Condition, Filter, Lookup};

@@ -312,3 +312,52 @@ async fn settings_open_the_store() {
     let store = s.open().await.unwrap();
     assert_eq!(store.backend(), "memory");
 }
+
+#[test]
+fn the_codec_is_a_key_an_extra_and_a_variable() {
+    let codec = |s: &Settings| s.options.extras.get("codec").cloned();
+    let s = parse("URL = \"redis://h:1/0\"\ncodec = \"pickle\"").unwrap();
+    assert_eq!(codec(&s).as_deref(), Some("pickle"));
+    let s = parse("URL = \"redis://h:1/0\"\n[CONNECTOR_CONFIG]\ncodec = \"PICKLE\"").unwrap();
+    assert_eq!(codec(&s).as_deref(), Some("pickle"));
+    let s = Settings::from_toml(
+        "URL = \"redis://h:1/0\"\nCODEC = \"pickle\"",
+        &env(&[("RECORDSTORE_CODEC", "json")]),
+    )
+    .unwrap();
+    assert_eq!(codec(&s).as_deref(), Some("json"), "the environment wins");
+    assert_eq!(codec(&parse("URL = \"redis://h:1/0\"").unwrap()), None);
+
+    // An unknown codec is a configuration error that names the key and the known codecs.
+    for text in [
+        "URL = \"redis://h:1/0\"\nCODEC = \"xml\"",
+        "URL = \"redis://h:1/0\"\n[CONNECTOR_CONFIG]\ncodec = \"xml\"",
+        "URL = \"redis://h:1/0\"\nCODEC = 3",
+    ] {
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+        let m = e.to_string();
+        assert!(m.contains("CODEC") || m.contains("codec"), "{m}");
+        assert!(m.contains("json, pickle"), "{m}");
+    }
+    let m = err("URL = \"redis://h:1/0\"\nCODEC = \"json\"\n[CONNECTOR_CONFIG]\ncodec = \"json\"");
+    assert!(m.contains("set one"), "{m}");
+    // Only Redis stores pickles.
+    let e = parse("URL = \"sqlite://x.db\"\nCODEC = \"pickle\"").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    assert!(e.to_string().contains("Redis"), "{e}");
+    assert!(parse("URL = \"sqlite://x.db\"\nCODEC = \"json\"").is_ok());
+}
+
+#[tokio::test]
+async fn an_unknown_codec_in_a_url_is_a_configuration_error() {
+    let e = recordstore::open("redis://127.0.0.1:1/0?codec=msgpack")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    assert!(e.to_string().contains("json, pickle"), "{e}");
+    let s = recordstore::open("redis://127.0.0.1:1/0?codec=pickle")
+        .await
+        .unwrap();
+    assert!(format!("{s:?}").contains("Pickle"), "{s:?}");
+}

@@ -1,4 +1,5 @@
-//! The conformance suite on Redis (single, pooled, server-side filter, prefix, TLS, cluster), plus
+//! The conformance suite on Redis (single, pooled, server-side filter, prefix, TLS, cluster, and
+//! `codec=pickle` on single, pooled, TLS and cluster), plus
 //! Redis's own cases: layout, corrupt values, Lua filter edge cases, auth, unreachable server.
 //! Servers: scripts/start-redis.sh (see tests/redis_common for the env variables).
 
@@ -64,8 +65,105 @@ mod cluster {
     conformance_tests!(open);
 }
 
+/// `codec=pickle` (event-pipeline's values) on every kind of server: the same semantics.
+mod pickle_single {
+    use super::*;
+    async fn open() -> Store {
+        open_checked(
+            &with_query(&redis_url(), "codec=pickle"),
+            Some(ConnectionMode::Single),
+        )
+        .await
+    }
+    conformance_tests!(open);
+}
+
+mod pickle_pooled {
+    use super::*;
+    async fn open() -> Store {
+        open_checked(
+            &with_query(&redis_url(), "codec=pickle"),
+            Some(ConnectionMode::Pooled),
+        )
+        .await
+    }
+    conformance_tests!(open);
+}
+
+mod pickle_tls {
+    use super::*;
+    async fn open() -> Store {
+        open_checked(&with_query(&tls_url(), "codec=pickle"), None).await
+    }
+    conformance_tests!(open);
+}
+
+mod pickle_cluster {
+    use super::*;
+    async fn open() -> Store {
+        open_checked(&with_query(&cluster_url(), "codec=pickle&prefix=pk"), None).await
+    }
+    conformance_tests!(open);
+}
+
 fn s(name: &str) -> SchemaName<'_> {
     SchemaName::new(name).unwrap()
+}
+
+#[tokio::test]
+async fn with_codec_pickle_values_are_pickles_and_the_codecs_do_not_mix() {
+    let url = redis_url();
+    let mut raw = raw(&url).await;
+    let pickled = open_checked(&with_query(&url, "codec=pickle"), None).await;
+    let json_store = open_checked(&url, None).await;
+    let sc = schema("codec");
+    let rec = json!({"status": "done", "n": [1, 2.5, null], "\u{fc}": {"deep": true}});
+    pickled.insert(&sc, "p1", &rec).await.unwrap();
+    json_store.insert(&sc, "j1", &rec).await.unwrap();
+    // A pickle in protocol 3 (PROTO 3 ... STOP), which Python's pickle.loads reads.
+    let bytes: Vec<u8> = raw.hget(&sc, "p1").await.unwrap();
+    assert_eq!(&bytes[..2], b"\x80\x03");
+    assert_eq!(bytes.last(), Some(&b'.'));
+    let back: Value = pickled.get(&sc, "p1").await.unwrap();
+    assert_eq!(back, rec);
+    // Each codec names the other's record as corrupt, never misreads it.
+    let e = json_store.get::<Value>(&sc, "p1").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+    assert!(e.to_string().contains("\"p1\""), "{e}");
+    let e = pickled.get::<Value>(&sc, "j1").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+    assert!(
+        e.to_string().contains("\"j1\"") && e.to_string().contains("codec=pickle"),
+        "{e}"
+    );
+    for filter in [vec![], vec!["status=done"], vec!["status=nothing"]] {
+        let f = Filter::parse_args(&filter).unwrap();
+        let e = pickled.filter_record(s(&sc), &f).await.unwrap_err();
+        assert!(e.to_string().contains("\"j1\""), "{filter:?}: {e}");
+    }
+    let _: () = raw.hdel(&sc, "j1").await.unwrap();
+    let f = Filter::parse_args(&["status=done"]).unwrap();
+    assert_eq!(pickled.filter_record(s(&sc), &f).await.unwrap().len(), 1);
+    // A number pickle could not carry back is refused on the way in, alone in a batch.
+    let big = Document::from_value(json!({"n": u64::MAX})).unwrap();
+    let ok = Document::from_value(json!({"n": 1})).unwrap();
+    let e = pickled
+        .insert_record(s(&sc), RecordKey::new("big").unwrap(), &big)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    let batch = [
+        (RecordKey::new("b1").unwrap(), big),
+        (RecordKey::new("b2").unwrap(), ok),
+    ];
+    let results = pickled.insert_many(s(&sc), &batch).await.unwrap();
+    assert_eq!(
+        results[0].as_ref().unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    assert!(results[1].is_ok());
+    assert!(!pickled.contains(&sc, "b1").await.unwrap());
+    let _: () = raw.del(&sc).await.unwrap();
 }
 
 #[tokio::test]

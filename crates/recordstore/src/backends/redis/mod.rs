@@ -9,7 +9,11 @@
 //!   applications can share one server; schema names cannot contain `:`, so the two never
 //!   collide;
 //! - field: the record key, verbatim;
-//! - value: the record's JSON text (compact, UTF-8).
+//! - value: the record's JSON text (compact, UTF-8), or with `?codec=pickle` (or the `codec`
+//!   extra) a Python pickle of the record's dict, as event-pipeline's `RedisStoreBackend`
+//!   stores it (see [`crate::codec`] for the types that round-trip), so that the peer and
+//!   recordstore can share one live Redis: give no prefix, since the peer's hashes are the bare
+//!   schema names.
 //!
 //! So `redis-cli HGET app1:tasks t-1` prints a record and `redis-cli HLEN tasks` counts them.
 //!
@@ -23,14 +27,15 @@
 //! (BENCHMARKS.md) and keeps that work off the server's single thread; `?filter=server` runs a
 //! Lua script that applies the filter on the server so that only candidates cross the network,
 //! for slow networks and selective filters. The client checks every record either way, so both
-//! give the same answer. A stored value that is not a JSON object is reported as `Corrupt`,
-//! naming its key, never skipped. `list_schemas` scans for hashes (on every master of a
+//! give the same answer. With `codec=pickle` the Lua script cannot read the values, so filters
+//! always run on the client (`filter=server` is refused). A stored value that is not a record
+//! in the store's codec is reported as `Corrupt`, naming its key, never skipped. `list_schemas` scans for hashes (on every master of a
 //! cluster).
 //!
 //! URLs: `redis://[user:password@]host[:port][/db]`, `rediss://…` for TLS,
 //! `redis+cluster://host:port[,host:port…]` for Redis Cluster (a schema's hash lives in one
 //! slot, so every operation on one schema goes to one node). Query parameters: `prefix`,
-//! `filter=server|client`, `scan_count`, and `tls_ca=PEM_FILE` to trust a private CA on a
+//! `filter=server|client`, `scan_count`, `codec=json|pickle`, and `tls_ca=PEM_FILE` to trust a private CA on a
 //! `rediss://` server. The store connects on first use, so opening never
 //! fails for an unreachable server; the first operation does, with `Error::Connection`.
 //! Single servers are spoken to in RESP3 (Redis 6 or newer), whose disconnection notices let
@@ -54,6 +59,7 @@ pub use connection::RedisConnection;
 pub use connector::RedisConnector;
 pub use settings::FilterMode;
 
+use crate::codec::Codec;
 use crate::connection::{
     ConnectionMode, Connector, ConnectorManager, ConnectorManagerFactory, Idempotency,
     ManagerStats, PoolOptions,
@@ -89,6 +95,7 @@ pub struct RedisStore {
     prefix: Option<String>,
     filter_mode: FilterMode,
     scan_count: usize,
+    codec: Codec,
 }
 
 impl fmt::Debug for RedisStore {
@@ -98,6 +105,7 @@ impl fmt::Debug for RedisStore {
             .field("mode", &self.manager.mode())
             .field("prefix", &self.prefix)
             .field("filter", &self.filter_mode)
+            .field("codec", &self.codec)
             .finish()
     }
 }
@@ -111,7 +119,7 @@ impl RedisStore {
 
     /// A store for a Redis URL with a connection mode (`None`: single, see
     /// [`RedisConnector`]'s `auto_mode`), pool options and extras (`prefix`, `filter`,
-    /// `scan_count`, `username`, `password`, `db`; the URL wins). Does no I/O.
+    /// `scan_count`, `codec`, `username`, `password`, `db`; the URL wins). Does no I/O.
     pub fn open_with(url: &str, options: &OpenOptions) -> Result<Self> {
         let settings = RedisSettings::parse(url, &options.extras)?;
         let connector = RedisConnector::new(&settings, &options.pool)?;
@@ -136,6 +144,7 @@ impl RedisStore {
             prefix: settings.prefix.clone(),
             filter_mode: settings.filter,
             scan_count: settings.scan_count,
+            codec: settings.codec,
         }
     }
 
@@ -152,6 +161,15 @@ impl RedisStore {
     /// How filters are evaluated.
     pub fn filter_mode(&self) -> FilterMode {
         self.filter_mode
+    }
+
+    /// How records are stored: JSON text (the default) or the peer's pickles.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    fn decode(&self, bytes: &[u8], schema: SchemaName<'_>, key: &str) -> Result<Document> {
+        self.codec.decode(bytes, schema.as_str(), key)
     }
 
     /// The Redis key of a schema's hash: `schema`, or `prefix:schema`.
@@ -273,10 +291,6 @@ fn first_key(cmd: &redis::Cmd) -> Option<&str> {
     }
 }
 
-fn decode(bytes: &[u8], schema: SchemaName<'_>, key: &str) -> Result<Document> {
-    Document::decode_stored(bytes, schema.as_str(), key)
-}
-
 #[async_trait]
 impl KeyValueStore for RedisStore {
     fn backend(&self) -> &'static str {
@@ -335,7 +349,7 @@ impl KeyValueStore for RedisStore {
         record: &Document,
     ) -> Result<()> {
         let mut cmd = self.field_cmd("HSETNX", schema, key);
-        cmd.arg(record.to_json());
+        cmd.arg(self.codec.encode(record)?);
         let added: bool = self.query(NotIdempotent, "HSETNX", &cmd).await?;
         if added {
             Ok(())
@@ -350,7 +364,7 @@ impl KeyValueStore for RedisStore {
         key: RecordKey<'_>,
         record: &Document,
     ) -> Result<()> {
-        let (hash, text) = (self.hash_key(schema), record.to_json());
+        let (hash, text) = (self.hash_key(schema), self.codec.encode(record)?);
         let replaced: bool = self
             .run(NotIdempotent, "update script", Some(&hash), |mut c| {
                 let (hash, text) = (hash.clone(), text.clone());
@@ -385,7 +399,7 @@ impl KeyValueStore for RedisStore {
         let cmd = self.field_cmd("HGET", schema, key);
         let value: Option<Vec<u8>> = self.query(Idempotent, "HGET", &cmd).await?;
         match value {
-            Some(bytes) => decode(&bytes, schema, key.as_str()),
+            Some(bytes) => self.decode(&bytes, schema, key.as_str()),
             None => Err(Error::not_found(schema.as_str(), key.as_str())),
         }
     }
@@ -397,7 +411,9 @@ impl KeyValueStore for RedisStore {
     ) -> Result<Vec<KeyedDocument>> {
         let hash = self.hash_key(schema);
         let encoded = match self.filter_mode {
-            FilterMode::Server if !filter.is_empty() => Some(scripts::encode_filter(filter)),
+            FilterMode::Server if !filter.is_empty() && self.codec == Codec::Json => {
+                Some(scripts::encode_filter(filter))
+            }
             _ => None,
         };
         let what = if encoded.is_some() {
@@ -406,7 +422,7 @@ impl KeyValueStore for RedisStore {
             "HSCAN"
         };
         let map_err = self.map_err(what, &hash);
-        let prefilter = filter.prefilter();
+        let (codec, prefilter) = (self.codec, self.codec.prefilter(filter));
         self.manager
             .run(Idempotent, |mut conn| {
                 let (hash, encoded, map_err) = (&hash, encoded.as_deref(), &map_err);
@@ -450,10 +466,10 @@ impl KeyValueStore for RedisStore {
                                 // reported; text that cannot match is not built into a
                                 // document; only matches are remembered for HSCAN's repeats.
                                 if !prefilter.may_match(&value) {
-                                    Document::check_stored(&value, schema.as_str(), &key)?;
+                                    codec.check(&value, schema.as_str(), &key)?;
                                     continue;
                                 }
-                                let doc = decode(&value, schema, &key)?;
+                                let doc = codec.decode(&value, schema.as_str(), &key)?;
                                 if filter.matches(&doc) && seen.insert(key.clone()) {
                                     out.push((key, doc));
                                 }
@@ -483,21 +499,29 @@ impl KeyValueStore for RedisStore {
         let hash = self.hash_key(schema);
         let mut out = Vec::with_capacity(records.len());
         for chunk in records.chunks(BATCH) {
+            // A record this codec cannot store fails alone; the others are sent.
+            let encoded: Vec<Result<Vec<u8>>> = chunk
+                .iter()
+                .map(|(_, doc)| self.codec.encode(doc))
+                .collect();
             let mut pipe = redis::pipe();
-            for (key, doc) in chunk {
-                pipe.cmd("HSETNX")
-                    .arg(&hash)
-                    .arg(key.as_str())
-                    .arg(doc.to_json());
+            for ((key, _), value) in chunk.iter().zip(&encoded) {
+                if let Ok(value) = value {
+                    pipe.cmd("HSETNX").arg(&hash).arg(key.as_str()).arg(value);
+                }
             }
-            let added: Vec<bool> = self
-                .query_pipeline(NotIdempotent, "HSETNX pipeline", &pipe)
-                .await?;
-            for ((key, _), added) in chunk.iter().zip(added) {
-                out.push(if added {
-                    Ok(())
-                } else {
-                    Err(Error::already_exists(schema.as_str(), key.as_str()))
+            let added: Vec<bool> = if pipe.cmd_iter().next().is_some() {
+                self.query_pipeline(NotIdempotent, "HSETNX pipeline", &pipe)
+                    .await?
+            } else {
+                Vec::new()
+            };
+            let mut added = added.into_iter();
+            for ((key, _), value) in chunk.iter().zip(encoded) {
+                out.push(match value {
+                    Err(e) => Err(e),
+                    Ok(_) if added.next() == Some(true) => Ok(()),
+                    Ok(_) => Err(Error::already_exists(schema.as_str(), key.as_str())),
                 });
             }
         }
@@ -520,7 +544,7 @@ impl KeyValueStore for RedisStore {
             let values: Vec<Option<Vec<u8>>> = self.query(Idempotent, "HMGET", &cmd).await?;
             for (key, value) in chunk.iter().zip(values) {
                 out.push(match value {
-                    Some(bytes) => decode(&bytes, schema, key.as_str()),
+                    Some(bytes) => self.decode(&bytes, schema, key.as_str()),
                     None => Err(Error::not_found(schema.as_str(), key.as_str())),
                 });
             }

@@ -1,6 +1,7 @@
 //! A Redis URL and the open options, checked: servers, database, credentials, TLS, key
-//! prefix and filter mode.
+//! prefix, filter mode and record codec.
 
+use crate::codec::Codec;
 use crate::connection::Secret;
 use crate::error::{Error, Result};
 use redis::{
@@ -40,17 +41,19 @@ pub(crate) struct RedisSettings {
     pub(crate) prefix: Option<String>,
     pub(crate) filter: FilterMode,
     pub(crate) scan_count: usize,
+    /// How values are stored: JSON text, or the peer's pickles.
+    pub(crate) codec: Codec,
 }
 
 /// The batch size of `HSCAN` (and of the filter script) unless the URL says otherwise.
 pub(crate) const DEFAULT_SCAN_COUNT: usize = 1000;
 
 impl RedisSettings {
-    /// Parses `redis://[user:pass@]host[:port][/db][?prefix=..&filter=server|client&scan_count=N]`,
+    /// Parses `redis://[user:pass@]host[:port][/db][?prefix=..&filter=server|client&scan_count=N&codec=json|pickle]`,
     /// `rediss://…[?tls_ca=PEM_FILE]` (TLS) and `redis+cluster://host:port[,host:port…]`
     /// (`rediss+cluster://`). Values in the URL win over `extras` (`username`, `password`,
-    /// `db`, `prefix`, `filter`, `scan_count`, `tls_ca`); other extras belong to other
-    /// backends and are ignored.
+    /// `db`, `prefix`, `filter`, `scan_count`, `tls_ca`, `codec`); other extras belong to other
+    /// backends and are ignored. An unknown codec is [`Error::Config`] naming the known ones.
     pub(crate) fn parse(url: &str, extras: &BTreeMap<String, String>) -> Result<Self> {
         let shown = crate::options::redact_url(url);
         let bad = |why: String| Error::invalid(format!("bad Redis URL {shown:?}: {why}"));
@@ -114,12 +117,12 @@ impl RedisSettings {
         if let Some(q) = query {
             for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
                 match k.as_ref() {
-                    "prefix" | "filter" | "scan_count" | "tls_ca" => {
+                    "prefix" | "filter" | "scan_count" | "tls_ca" | "codec" => {
                         params.insert(k.into_owned(), v.into_owned());
                     }
                     other => {
                         return Err(bad(format!(
-                            "unknown parameter {other:?}; known: prefix, filter, scan_count, tls_ca"
+                            "unknown parameter {other:?}; known: prefix, filter, scan_count, tls_ca, codec"
                         )))
                     }
                 }
@@ -169,6 +172,23 @@ impl RedisSettings {
                 )))
             }
         };
+        let codec = match setting("codec").filter(|c| !c.is_empty()) {
+            None => Codec::default(),
+            Some(c) => Codec::from_name(&c, "redis").map_err(|e| match e {
+                Error::Config { backend, message } => Error::Config {
+                    backend,
+                    message: format!("{shown}: {message}"),
+                },
+                other => other,
+            })?,
+        };
+        if codec == Codec::Pickle && filter == FilterMode::Server {
+            return Err(bad(
+                "filter=server runs in Lua, which cannot read pickles: with codec=pickle, \
+                 filters run on the client (filter=client, the default)"
+                    .into(),
+            ));
+        }
         let scan_count = match setting("scan_count") {
             None => DEFAULT_SCAN_COUNT,
             Some(n) => n
@@ -194,6 +214,7 @@ impl RedisSettings {
             prefix,
             filter,
             scan_count,
+            codec,
         })
     }
 
@@ -322,10 +343,40 @@ mod tests {
             "redis://h?filter=maybe",
             "redis://h?prefix=a%20b",
             "redis://h#frag",
+            "redis://h?codec=pickle&filter=server",
         ] {
             let e = parse(bad).unwrap_err();
             assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{bad}");
         }
+    }
+
+    #[test]
+    fn codecs() {
+        assert_eq!(parse("redis://h").unwrap().codec, Codec::Json);
+        assert_eq!(
+            parse("redis://h?codec=pickle").unwrap().codec,
+            Codec::Pickle
+        );
+        assert_eq!(parse("redis://h?codec=json").unwrap().codec, Codec::Json);
+        let s = parse("redis+cluster://a:1,b:2?codec=pickle&prefix=p").unwrap();
+        assert_eq!((s.codec, s.prefix.as_deref()), (Codec::Pickle, Some("p")));
+        let e = parse("redis://u:hunter2@h?codec=xml").unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
+        let text = e.to_string();
+        assert!(
+            text.contains("\"xml\"") && text.contains("json, pickle"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+        let mut extras = BTreeMap::new();
+        extras.insert("codec".to_string(), "pickle".to_string());
+        let s = RedisSettings::parse("redis://h", &extras).unwrap();
+        assert_eq!(s.codec, Codec::Pickle);
+        let s = RedisSettings::parse("redis://h?codec=json", &extras).unwrap();
+        assert_eq!(s.codec, Codec::Json, "the URL wins");
+        extras.insert("codec".to_string(), "yaml".to_string());
+        let e = RedisSettings::parse("redis://h", &extras).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
     }
 
     #[test]
