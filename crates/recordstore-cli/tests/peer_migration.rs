@@ -39,6 +39,8 @@ hdfs.InsecureClient("http://127.0.0.1:9870", user="root").delete("/event_pipelin
 
 r_store = RedisStoreBackend(host="127.0.0.1", port=6390, db=3)
 h_store = HDFSStoreBackend(host="127.0.0.1", port=9870)
+h_store.base_path = "/event_pipeline"
+h_store.connector.connect()  # the peer's connector never connects by itself
 s_store = SqliteStoreBackend(host="", port=0, db="peer.db")
 keys = {}
 for name, store in (("redis", r_store), ("hdfs", h_store), ("sqlite", s_store)):
