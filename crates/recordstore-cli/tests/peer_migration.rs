@@ -144,7 +144,11 @@ fn the_readme_migration_runs_as_written() {
         let key = keys[7].as_str().unwrap();
         let rec: Value = serde_json::from_str(&rs(url, &["get", "results", key])).unwrap();
         assert_eq!(rec["event_name"], format!("{name}-7"), "{url}");
-        assert_eq!(rec["content"], serde_json::json!({"n": 7, "who": "ü"}), "{url}");
+        assert_eq!(
+            rec["content"],
+            serde_json::json!({"n": 7, "who": "ü"}),
+            "{url}"
+        );
         assert_eq!(rec["_id"], key, "{url}");
     }
 }

@@ -22,7 +22,7 @@
 //! | `bool` | `true`/`false` | `bool` |
 //! | `None` | `null` | `None` |
 //!
-//! Anything else is [`Error::Corrupt`](crate::Error::Corrupt) naming the schema and key, and
+//! Anything else is [`Error::Corrupt`] naming the schema and key, and
 //! saying what was found: a class instance, a `datetime`, a `set` or `frozenset`, `bytes`, a
 //! dict key that is not a `str`, NaN or an infinity, an `int` beyond 64 bits. Nothing is ever
 //! silently changed (a pickled class instance is not read as its attribute dict). Writing a
