@@ -2,7 +2,7 @@
 """Runs recordstore's benchmarks next to their baselines in one run, and prints Markdown tables.
 
 usage: scripts/bench.py [SECTION ...]   (default: every section whose servers answer)
-sections: memory sqlite modes redis redis-modes hdfs copy
+sections: memory sqlite modes redis redis-modes hdfs copy codec
 Needs: target/release/recordstore and examples (cargo build --release -p recordstore --examples), the peer
 (../shared/peer/setup.sh into .peer-venv), redis-benchmark, and the servers of scripts/test
 (scripts/start-redis.sh, scripts/start-hdfs.sh) for the redis and hdfs sections.
@@ -183,6 +183,35 @@ def section_redis():
     print(f"| filter scan vs peer | {f_ours:,.0f} | peer {f_peer:,.0f} | {f_ours / f_peer:.1f}x | |")
 
 
+def section_codec():
+    """`recordstore bench` on Redis with codec=json and codec=pickle, and the peer, interleaved
+    in every round; the pickle/json ratio is the median of the per-round ratios."""
+    ensure_bench_redis()
+    sep = "&" if "?" in REDIS else "?"
+    commands = {"json": PIN + [RS, "--url", REDIS, "bench", "--records", str(N)],
+                "pickle": PIN + [RS, "--url", f"{REDIS}{sep}codec=pickle", "bench", "--records", str(N)],
+                "peer": PIN + [PEER, PEER_BENCH, "redis", str(N), "--port", REDIS_PORT]}
+    runs = {label: [] for label in commands}
+    for _ in range(ROUNDS):
+        for label, argv in commands.items():
+            runs[label].append(parse_tsv(run(argv)))
+    res = {label: medians(r) for label, r in runs.items()}
+    print(f"\n### Redis codec ({REDIS}), N={N} (ops/s, median of {ROUNDS})\n")
+    print("| op | json | pickle | peer | pickle / json (median of rounds) | per round | pickle / peer |")
+    print("|---|---|---|---|---|---|---|")
+    for op in OPS:
+        if op not in res["json"] or op not in res["pickle"]:
+            continue
+        per_round = [p[op] / j[op] for p, j in zip(runs["pickle"], runs["json"])]
+        peer = res["peer"].get(op)
+        pickle_rate = res["pickle"][op]
+        peer_cell = f"{peer:,.0f}" if peer else "-"
+        vs_peer = f"{pickle_rate / peer:.1f}x" if peer else "-"
+        print(f"| {op} | {res['json'][op]:,.0f} | {pickle_rate:,.0f} | {peer_cell} | "
+              f"{statistics.median(per_round):.2f}x | " + " ".join(f"{x:.2f}" for x in per_round)
+              + f" | {vs_peer} |")
+
+
 def section_hdfs():
     n = int(os.environ.get("HDFS_N", "2000"))
     # Every command runs once per round, all interleaved, so each sees the same JVM warmth.
@@ -276,7 +305,7 @@ def section_copy():
 
 SECTIONS = {"memory": section_memory, "sqlite": section_sqlite, "modes": section_modes,
             "redis": section_redis, "redis-modes": section_redis_modes, "hdfs": section_hdfs,
-            "copy": section_copy}
+            "copy": section_copy, "codec": section_codec}
 
 if __name__ == "__main__":
     wanted = sys.argv[1:] or list(SECTIONS)
