@@ -2,7 +2,7 @@
 """Runs recordstore's benchmarks next to their baselines in one run, and prints Markdown tables.
 
 usage: scripts/bench.py [SECTION ...]   (default: every section whose servers answer)
-sections: memory sqlite modes redis redis-modes hdfs
+sections: memory sqlite modes redis redis-modes codec hdfs
 Needs: target/release/recordstore and examples (cargo build --release -p recordstore --examples), the peer
 (../shared/peer/setup.sh into .peer-venv), redis-benchmark, and the servers of scripts/test
 (scripts/start-redis.sh, scripts/start-hdfs.sh) for the redis and hdfs sections.
@@ -12,8 +12,10 @@ the same machine state.
 import os, statistics, subprocess, sys, json, shutil, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RS = os.path.join(ROOT, "target/release/recordstore")
-EX = os.path.join(ROOT, "target/release/examples")
+# CARGO_TARGET_DIR, if set, is where the release build is (as cargo itself reads it).
+TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+RS = os.path.join(TARGET, "release/recordstore")
+EX = os.path.join(TARGET, "release/examples")
 PEER = os.environ.get("PEER_PYTHON", os.path.join(ROOT, ".peer-venv/bin/python"))
 PEER_BENCH = os.path.join(ROOT, "../shared/peer/peer_bench.py")
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
@@ -183,6 +185,40 @@ def section_redis():
     print(f"| filter scan vs peer | {f_ours:,.0f} | peer {f_peer:,.0f} | {f_ours / f_peer:.1f}x | |")
 
 
+def section_codec():
+    """`recordstore bench` on one Redis with ?codec=json and ?codec=pickle, and the peer
+    (which stores pickles) on the same server, in every round; json and pickle swap places
+    each round, and each ratio is the median of the per-round ratios, as only neighbours
+    compare on this machine."""
+    ensure_bench_redis()
+    commands = {
+        "json": PIN + [RS, "--url", REDIS + "?codec=json", "bench", "--records", str(N)],
+        "pickle": PIN + [RS, "--url", REDIS + "?codec=pickle", "bench", "--records", str(N)],
+    }
+    peer_cmd = PIN + [PEER, PEER_BENCH, "redis", str(N), "--port", REDIS_PORT]
+    runs = {"json": [], "pickle": [], "peer": []}
+    for r in range(ROUNDS):
+        order = ["json", "pickle"] if r % 2 == 0 else ["pickle", "json"]
+        for label in order:
+            runs[label].append(parse_tsv(run(commands[label])))
+        runs["peer"].append(parse_tsv(run(peer_cmd)))
+    med = {label: medians(v) for label, v in runs.items()}
+    print(f"\n### Redis ({REDIS}): codec=pickle against codec=json and the peer, N={N} "
+          f"(ops/s, median of {ROUNDS})\n")
+    print("| op | recordstore json | recordstore pickle | pickle / json (median of rounds) "
+          "| in each round | peer (pickle) | pickle / peer | met? (>= 0.91x: at most 10 % more time) |")
+    print("|" + "---|" * 8)
+    for op in OPS:
+        per_round = [p[op] / j[op] for p, j in zip(runs["pickle"], runs["json"])]
+        ratio = statistics.median(per_round)
+        target = op in ("insert", "get", "update", "filter")
+        met = ("yes" if ratio >= 1 / 1.1 else "**no**") if target else "-"
+        peer = med["peer"].get(op, 0)
+        print(f"| {op} | {med['json'][op]:,.0f} | {med['pickle'][op]:,.0f} | {ratio:.2f}x | "
+              + " ".join(f"{x:.2f}" for x in per_round)
+              + f" | {peer:,.0f} | {med['pickle'][op] / peer if peer else 0:.1f}x | {met} |")
+
+
 def section_hdfs():
     n = int(os.environ.get("HDFS_N", "2000"))
     # Every command runs once per round, all interleaved, so each sees the same JVM warmth.
@@ -208,7 +244,8 @@ def section_hdfs():
 
 
 SECTIONS = {"memory": section_memory, "sqlite": section_sqlite, "modes": section_modes,
-            "redis": section_redis, "redis-modes": section_redis_modes, "hdfs": section_hdfs}
+            "redis": section_redis, "redis-modes": section_redis_modes, "codec": section_codec,
+            "hdfs": section_hdfs}
 
 if __name__ == "__main__":
     wanted = sys.argv[1:] or list(SECTIONS)
