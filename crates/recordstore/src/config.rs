@@ -636,20 +636,11 @@ impl Layer {
             }
         };
 
+        // The codec is the backend's business (the URL's `codec` wins over it): Redis reads it,
+        // stores that only hold JSON ignore it. It is not checked against the URL here, since
+        // the CLI's --url and the Python package's url= replace the URL after loading.
         let mut extras = self.extras;
         if let Some(codec) = &self.codec {
-            if codec.value != Codec::Json && !redis_scheme(&url) {
-                return Err(Error::Config {
-                    backend: "config",
-                    message: format!(
-                        "{}: codec {} is for Redis stores, and {} is not one; other stores \
-                         hold JSON",
-                        codec.name,
-                        codec.value,
-                        redact_url(&url)
-                    ),
-                });
-            }
             extras.insert("codec".into(), codec.value.name().into());
         }
 
@@ -758,15 +749,6 @@ impl Layer {
             }
         }
     }
-}
-
-/// Whether a URL names a Redis store, the one backend with a codec other than JSON.
-fn redis_scheme(url: &str) -> bool {
-    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
-    matches!(
-        scheme.as_deref(),
-        Some("redis" | "rediss" | "redis+cluster" | "rediss+cluster")
-    )
 }
 
 /// Whether a URL's scheme talks to a server (and so may carry credentials).
