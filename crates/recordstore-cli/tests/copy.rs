@@ -1,24 +1,11 @@
 //! `recordstore copy` moves schemas between SQLite, Redis and HDFS with every record intact.
 //! Needs the servers of scripts/test (Redis on 6390, the MiniDFSCluster on 9000/9870).
 
+mod common;
+
+use common::{ok, rs};
 use serde_json::Value;
-use std::process::{Command, Output};
-
-fn rs(url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_recordstore"))
-        .arg("--url")
-        .arg(url)
-        .args(args)
-        .env_remove("RECORDSTORE_URL")
-        .env_remove("RECORDSTORE_CONFIG")
-        .output()
-        .unwrap()
-}
-
-fn ok(o: Output) -> String {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap()
-}
+use std::process::Output;
 
 #[test]
 fn copy_round_trip_sqlite_redis_hdfs_webhdfs_sqlite() {

@@ -3,26 +3,12 @@
 //! file, then every command of the README's migration block runs unchanged, in a fresh
 //! directory, and every record arrives.
 
+mod common;
+
+use common::peer_python;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
-
-/// The python of a venv with event-pipeline 2.0.0: `RECORDSTORE_PEER_PYTHON`, else the one
-/// scripts/test makes in `target/peer-venv`.
-fn peer_python() -> PathBuf {
-    let path = std::env::var_os("RECORDSTORE_PEER_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/peer-venv/bin/python")
-        });
-    assert!(
-        path.exists(),
-        "no peer python at {}: run scripts/test (it makes target/peer-venv), or set \
-         RECORDSTORE_PEER_PYTHON to a python with `pip install event-pipeline==2.0.0 redis hdfs`",
-        path.display()
-    );
-    path
-}
 
 /// Clears what an earlier run left, then writes 30 EventResults with each of the peer's
 /// backends, configured as its users do; prints the keys as JSON.

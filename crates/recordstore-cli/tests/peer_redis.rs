@@ -11,9 +11,12 @@
 
 use recordstore::{Document, ErrorKind, Filter, KeyValueStore, KeyValueStoreExt, SchemaName};
 use serde_json::{json, Map, Value};
+mod common;
+
+use common::{peer_python, rs as cli};
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 /// The peer's side: one script, a mode per step. Records are a `BackendIntegrationMixin`
@@ -110,34 +113,6 @@ fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The peer's Python, which must exist and import event-pipeline: a missing peer fails the
-/// test with the way to make one, never skips it.
-fn peer_python() -> PathBuf {
-    let python = std::env::var_os("RECORDSTORE_PEER_PYTHON")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/peer-venv/bin/python"));
-    let how = "make it with `../shared/peer/setup.sh target/peer-venv` at the workspace root \
-               (a virtualenv with event-pipeline==2.0.0 and redis from PyPI), or set \
-               RECORDSTORE_PEER_PYTHON to the python of such a virtualenv";
-    if !python.exists() {
-        panic!(
-            "the peer's python {} does not exist: {how}",
-            python.display()
-        );
-    }
-    let ok = Command::new(&python)
-        .args(["-c", "import event_pipeline, redis"])
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {how}", python.display()));
-    assert!(
-        ok.success(),
-        "{} cannot import event_pipeline and redis: {how}",
-        python.display()
-    );
-    python
-}
-
 /// The plain test server's URL, host, port and database.
 fn redis_server() -> (String, String, u16, u32) {
     let url = std::env::var("RECORDSTORE_REDIS_URL")
@@ -196,18 +171,6 @@ fn peer(mode: &str, schema: &str, input: &Value) -> Value {
             String::from_utf8_lossy(&out.stdout)
         )
     })
-}
-
-fn cli(url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_recordstore"))
-        .arg("--url")
-        .arg(url)
-        .args(args)
-        .env_remove("RECORDSTORE_URL")
-        .env_remove("RECORDSTORE_CONFIG")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
 }
 
 async fn open_pickle() -> Arc<dyn KeyValueStore> {

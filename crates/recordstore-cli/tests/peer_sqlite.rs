@@ -1,26 +1,11 @@
 //! event-pipeline's own SQLite store as a copy source (`sqlite+peer://`), written by the real
 //! peer (event-pipeline 2.0.0, from the venv that scripts/test makes).
 
-use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-/// The python of a venv with event-pipeline 2.0.0: `RECORDSTORE_PEER_PYTHON`, else the one
-/// scripts/test makes in `target/peer-venv`.
-fn peer_python() -> PathBuf {
-    let path = std::env::var_os("RECORDSTORE_PEER_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/peer-venv/bin/python")
-        });
-    assert!(
-        path.exists(),
-        "no peer python at {}: run scripts/test (it makes target/peer-venv), or set \
-         RECORDSTORE_PEER_PYTHON to a python with `pip install event-pipeline==2.0.0 redis hdfs`",
-        path.display()
-    );
-    path
-}
+use common::{ok, peer_python, rs};
+use serde_json::Value;
+use std::process::Command;
 
 fn peer(script: &str, args: &[&str]) -> String {
     let o = Command::new(peer_python())
@@ -34,22 +19,6 @@ fn peer(script: &str, args: &[&str]) -> String {
         "the peer failed:\n{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn rs(url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_recordstore"))
-        .arg("--url")
-        .arg(url)
-        .args(args)
-        .env_remove("RECORDSTORE_URL")
-        .env_remove("RECORDSTORE_CONFIG")
-        .output()
-        .unwrap()
-}
-
-fn ok(o: Output) -> String {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout).unwrap()
 }
 

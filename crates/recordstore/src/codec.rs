@@ -1048,22 +1048,7 @@ mod tests {
             json!({"status": "d\u{e9}j\u{e0}"}),
             json!({"other": 1, "s2": "undone"}),
         ];
-        let filters = [
-            "status=done",
-            "status__in=[\"done\",\"x\"]",
-            "status__startswith=do",
-            "status__endswith=ne",
-            "status__contains=un",
-            "tags__contains=done",
-            "n__gte=1",
-            "n__isnull=true",
-            "n__isnull=false",
-            "meta.tag=x",
-            "status__ne=done",
-            "nope=1",
-            "status=d\u{e9}j\u{e0}",
-            "status__contains=\"",
-        ];
+        let filters = crate::filter::tests::PREFILTER_SAMPLES;
         let mut pickles: Vec<(Document, Vec<u8>)> = records
             .iter()
             .map(|r| {

@@ -487,7 +487,7 @@ fn eval(lookup: Lookup, field: &Value, value: &Value) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -532,6 +532,25 @@ mod tests {
         }
     }
 
+    /// Filters that exercise every raw prefilter rule (quotes, unicode, nesting, negation):
+    /// the JSON and the pickle prefilter tests both run them.
+    pub(crate) const PREFILTER_SAMPLES: [&str; 14] = [
+        "status=done",
+        "status__in=[\"done\",\"x\"]",
+        "status__startswith=do",
+        "status__endswith=ne",
+        "status__contains=un",
+        "tags__contains=done",
+        "n__gte=1",
+        "n__isnull=true",
+        "n__isnull=false",
+        "meta.tag=x",
+        "status__ne=done",
+        "nope=1",
+        "status=d\u{e9}j\u{e0}",
+        "status__contains=\"",
+    ];
+
     #[test]
     fn the_prefilter_never_rules_out_a_match() {
         let records = [
@@ -541,22 +560,7 @@ mod tests {
             json!({"status": "d\u{e9}j\u{e0}"}),
             json!({"other": 1}),
         ];
-        let filters = [
-            "status=done",
-            "status__in=[\"done\",\"x\"]",
-            "status__startswith=do",
-            "status__endswith=ne",
-            "status__contains=un",
-            "tags__contains=done",
-            "n__gte=1",
-            "n__isnull=true",
-            "n__isnull=false",
-            "meta.tag=x",
-            "status__ne=done",
-            "nope=1",
-            "status=d\u{e9}j\u{e0}",
-            "status__contains=\"",
-        ];
+        let filters = PREFILTER_SAMPLES;
         let mut ruled_out = 0;
         for f in filters {
             let f = Filter::parse_args(&[f]).unwrap();
