@@ -247,25 +247,27 @@ fn list(f: &mut fmt::Formatter<'_>, schema: &str, what: &str, items: &[Problem])
 }
 
 /// Opens a store to read from: like [`open_with`], but a store that does not exist is an
-/// error rather than created empty (an SQLite file: `sqlite://` and `sqlite+peer://`).
+/// error rather than created empty. That concerns `sqlite://`, the one scheme that creates its
+/// file on open (`sqlite+peer://` never creates one).
 pub async fn open_source(url: &str, options: &OpenOptions) -> Result<Arc<dyn KeyValueStore>> {
-    let lower = url.to_ascii_lowercase();
-    for scheme in ["sqlite://", "sqlite+peer://"] {
-        if lower.starts_with(scheme) {
-            let path = url[scheme.len()..].split('?').next().unwrap_or_default();
-            let path = if path.is_empty() {
-                "recordstore.db"
-            } else {
-                path
-            };
-            if !std::path::Path::new(path).is_file() {
-                return Err(Error::Config {
-                    backend: "sqlite",
-                    message: format!(
-                        "the source {path} does not exist or is not a file: a copy source is never created; check the path"
-                    ),
-                });
-            }
+    if let Some(rest) = url
+        .get(..9)
+        .filter(|s| s.eq_ignore_ascii_case("sqlite://"))
+        .map(|_| &url[9..])
+    {
+        let path = rest.split('?').next().unwrap_or_default();
+        let path = if path.is_empty() {
+            "recordstore.db"
+        } else {
+            path
+        };
+        if !std::path::Path::new(path).is_file() {
+            return Err(Error::Config {
+                backend: "sqlite",
+                message: format!(
+                    "the source {path} does not exist or is not a file: a copy source is never created; check the path"
+                ),
+            });
         }
     }
     open_with(url, options).await
