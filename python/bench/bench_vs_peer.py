@@ -4,7 +4,7 @@
 usage: bench_vs_peer.py [SECTION ...]     sections: runtime redis hdfs memory threads (default: all)
 env:   N (redis/memory records, 10000), HDFS_N (300), ROUNDS (3),
        BENCH_REDIS (127.0.0.1:6392, a Redis without fsync), WEBHDFS (127.0.0.1:9870),
-       HDFS (127.0.0.1:9000)
+       HDFS (127.0.0.1:9000), HDFS_SETTLE (3: seconds of pause after each HDFS run)
 
 Needs recordstore, event-pipeline==2.0.0, redis and hdfs in the running interpreter. In every
 section the implementations run one after the other in each round, in one process, and each
@@ -37,6 +37,7 @@ ROUNDS = int(os.environ.get("ROUNDS", "3"))
 REDIS_HOST, REDIS_PORT = os.environ.get("BENCH_REDIS", "127.0.0.1:6392").rsplit(":", 1)
 WEBHDFS_HOST, WEBHDFS_PORT = os.environ.get("WEBHDFS", "127.0.0.1:9870").rsplit(":", 1)
 HDFS_HOST, HDFS_PORT = os.environ.get("HDFS", "127.0.0.1:9000").rsplit(":", 1)
+HDFS_SETTLE = float(os.environ.get("HDFS_SETTLE", "3"))
 
 
 class Rec:
@@ -111,11 +112,15 @@ def redis_py_workload(n: int) -> Dict[str, float]:
     return r
 
 
-def rounds(impls: Dict[str, Callable[[], Dict[str, float]]]) -> Dict[str, Dict[str, float]]:
+def rounds(impls: Dict[str, Callable[[], Dict[str, float]]], settle: float = 0.0) -> Dict[str, Dict[str, float]]:
+    """Runs each implementation once per round; `settle` seconds of pause after each, so that
+    one's clean-up (HDFS deletes its blocks on the DataNodes after the call returns) does not
+    run into the next one's clock."""
     runs: Dict[str, List[Dict[str, float]]] = {k: [] for k in impls}
     for i in range(ROUNDS):
         for label, fn in impls.items():
             runs[label].append(fn())
+            time.sleep(settle)
             print(f"  round {i + 1} {label}: " + ", ".join(f"{k} {v:,.0f}" for k, v in runs[label][-1].items()), file=sys.stderr)
     return {k: {op: statistics.median(r[op] for r in v) for op in OPS} for k, v in runs.items()}
 
@@ -129,6 +134,38 @@ def table(title: str, res: Dict[str, Dict[str, float]], ours: str, others: List[
     for op in OPS:
         cells = [f"{res[c][op]:,.0f}" for c in cols] + [f"{res[ours][op] / res[o][op]:.2f}x" for o in others]
         print(f"| {op} | " + " | ".join(cells) + " |")
+
+
+def hdfs_py_workload(base: str, n: int) -> Dict[str, float]:
+    """The least any WebHDFS client must do for the same work, with the `hdfs` library the peer
+    uses: one write per insert or update (no existence check, no temporary file), one read per
+    get, one status per exists, one listing per count, listing + reads per filter."""
+    import hdfs
+
+    c = hdfs.InsecureClient(f"http://{WEBHDFS_HOST}:{WEBHDFS_PORT}", user="root")
+    d = f"{base}/bench"
+    c.makedirs(d)
+    recs = [Rec(i) for i in range(n)]
+
+    def load(path: str) -> Rec:
+        with c.read(path) as f:
+            x = Rec.__new__(Rec)
+            x.__setstate__(json.load(f))
+            return x
+
+    def scan() -> List[Rec]:
+        return [x for x in (load(f"{d}/{name}") for name in c.list(d)) if x.status == "done"]
+
+    r: Dict[str, float] = {}
+    r["insert"] = n / timed(lambda: [c.write(f"{d}/{x.id}.json", json.dumps(x.__getstate__())) for x in recs])
+    r["get"] = n / timed(lambda: [load(f"{d}/{x.id}.json") for x in recs])
+    r["update"] = n / timed(lambda: [c.write(f"{d}/{x.id}.json", json.dumps(x.__getstate__()), overwrite=True)
+                                     for x in recs])
+    r["exists"] = n / timed(lambda: [c.status(f"{d}/{x.id}.json", strict=False) for x in recs])
+    r["count"] = 1000 / timed(lambda: [len(c.list(d)) for _ in range(1000)])
+    r["filter"] = 5 * n / timed(lambda: [scan() for _ in range(5)])
+    r["delete"] = n / timed(lambda: [c.delete(f"{d}/{x.id}.json") for x in recs])
+    return r
 
 
 def remove_hdfs_dir(path: str) -> None:
@@ -180,14 +217,24 @@ def section_hdfs() -> None:
         b.connector.cursor.delete(b._get_schema_path("bench"), recursive=True)
         return seed_workload(b, HDFS_N)
 
+    def hdfs_py() -> Dict[str, float]:
+        base = f"/bench-hdfs-py-{uuid.uuid4().hex[:8]}"
+        try:
+            return hdfs_py_workload(base, HDFS_N)
+        finally:
+            remove_hdfs_dir(base)
+
     res = rounds({
         "recordstore webhdfs": ours_hdfs("webhdfs", WEBHDFS_HOST, WEBHDFS_PORT),
         "recordstore hdfs (native RPC)": ours_hdfs("native", HDFS_HOST, HDFS_PORT),
         "peer HDFSStoreBackend (WebHDFS)": peer,
-    })
-    table(f"HDFS (MiniDFSCluster), N = {HDFS_N}", res, "recordstore webhdfs", ["peer HDFSStoreBackend (WebHDFS)"])
-    print("\nnative RPC / peer: " + ", ".join(
-        f"{op} {res['recordstore hdfs (native RPC)'][op] / res['peer HDFSStoreBackend (WebHDFS)'][op]:.2f}x" for op in OPS))
+        "hdfs-py loop (WebHDFS)": hdfs_py,
+    }, settle=HDFS_SETTLE)
+    table(f"HDFS (MiniDFSCluster), N = {HDFS_N}", res, "recordstore webhdfs",
+          ["peer HDFSStoreBackend (WebHDFS)", "hdfs-py loop (WebHDFS)"])
+    for other in ["peer HDFSStoreBackend (WebHDFS)", "hdfs-py loop (WebHDFS)"]:
+        print(f"\nnative RPC / {other}: " + ", ".join(
+            f"{op} {res['recordstore hdfs (native RPC)'][op] / res[other][op]:.2f}x" for op in OPS))
 
 
 def section_memory() -> None:
