@@ -36,6 +36,12 @@ pub async fn open(url: &str) -> Result<Arc<dyn KeyValueStore>> {
 /// build supports.
 pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn KeyValueStore>> {
     let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    if !matches!(
+        scheme.as_deref(),
+        Some("redis" | "rediss" | "redis+cluster" | "rediss+cluster")
+    ) {
+        refuse_url_codec(url)?;
+    }
     match scheme.as_deref() {
         #[cfg(feature = "memory")]
         Some("memory") => Ok(Arc::new(crate::backends::memory::MemoryStore::new())),
@@ -82,6 +88,27 @@ pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn KeyVa
     }
 }
 
+/// Only Redis stores values in more than one way. A codec other than JSON written into the URL
+/// of any other store (`sqlite://a.db?codec=pickle`) is a mistake worth naming, not a setting
+/// to ignore. (A config file's `CODEC` stays ignored there: one config may serve a Redis source
+/// and the SQLite or HDFS destination of a copy.)
+fn refuse_url_codec(url: &str) -> Result<()> {
+    let Some((_, query)) = url.split_once('?') else {
+        return Ok(());
+    };
+    let query = query.split('#').next().unwrap_or_default();
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if name.eq_ignore_ascii_case("codec") && !value.eq_ignore_ascii_case("json") {
+            return Err(Error::invalid(format!(
+                "codec={value} in {:?}: only Redis stores (redis://, rediss://, redis+cluster://) \
+                 take a codec; this store holds JSON",
+                redact_url(url)
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +120,24 @@ mod tests {
         assert!(e.to_string().contains("memory://"), "{e}");
         let e = open("no-scheme").await.unwrap_err();
         assert!(e.to_string().contains("supports"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_codec_in_the_url_of_a_json_only_store_is_refused() {
+        for url in [
+            "memory://?codec=pickle",
+            "sqlite:///nonexistent-dir/a.db?codec=pickle",
+            "sqlite+peer:///nonexistent.db?x=1&CODEC=Pickle",
+            "hdfs://127.0.0.1:1/base?codec=yaml",
+            "webhdfs://u:secret@127.0.0.1:1/base?codec=pickle",
+        ] {
+            let e = open(url).await.err().expect(url);
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{url}: {e}");
+            assert!(e.to_string().contains("only Redis stores"), "{url}: {e}");
+            assert!(!e.to_string().contains("secret"), "{url}: {e}");
+        }
+        // JSON is what these stores hold, so naming it is fine.
+        let store = open("memory://?codec=json").await.unwrap();
+        assert_eq!(store.backend(), "memory");
     }
 }
