@@ -112,6 +112,42 @@ async fn a_file_that_is_not_a_database_is_reported() {
 }
 
 #[tokio::test]
+async fn a_damaged_database_file_is_reported_as_such_not_as_a_corrupt_record() {
+    let path = db_path();
+    let url = format!("sqlite://{}", path.display());
+    {
+        let store = recordstore::open(&url).await.unwrap();
+        for i in 0..400 {
+            let rec = json!({"n": i, "payload": "x".repeat(400)});
+            store.insert("jobs", &format!("k{i}"), &rec).await.unwrap();
+        }
+        store.close().await;
+    }
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    // Keep the header and the first pages (the schema), overwrite the table's pages.
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 16 * 4096, "{} bytes", bytes.len());
+    for b in &mut bytes[4 * 4096..] {
+        *b = 0xA5;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+
+    let store = recordstore::open(&url).await.unwrap();
+    let e = store
+        .filter_record(SchemaName::new("jobs").unwrap(), &Filter::all())
+        .await
+        .expect_err("a damaged file cannot be read in full");
+    assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
+    let text = e.to_string();
+    assert!(text.contains("is damaged"), "{text}");
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert!(!text.contains("corrupt record"), "{text}");
+    assert!(!e.is_temporary(), "{e}");
+}
+
+#[tokio::test]
 async fn an_unusable_path_is_a_configuration_error_naming_the_cause() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nonexistent-dir/sub/x.db");

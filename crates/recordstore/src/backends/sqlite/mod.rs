@@ -89,7 +89,8 @@ impl SqliteStore {
     }
 }
 
-/// Maps SQLite's errors onto ours: busy and locked are temporary, a damaged file is corrupt;
+/// Maps SQLite's errors onto ours: busy and locked are temporary, a damaged file is a backend
+/// error that says so;
 /// a file that cannot be opened or written, or that is not a database, is a configuration
 /// error that names the cause.
 pub(crate) fn map_error(e: rusqlite::Error, path: &str) -> Error {
@@ -106,7 +107,16 @@ pub(crate) fn map_error(e: rusqlite::Error, path: &str) -> Error {
                  database, or at a new file to create one"
             ),
         },
-        Some(ErrorCode::DatabaseCorrupt) => Error::corrupt("(database)", path, e),
+        // The file itself, not one record: no schema or key to name.
+        Some(ErrorCode::DatabaseCorrupt) => Error::Backend {
+            backend: "sqlite",
+            message: format!(
+                "the database file {path} is damaged ({e}): restore it from a backup, or \
+                 salvage what is left with `sqlite3 {path} .recover`"
+            ),
+            temporary: false,
+            source: Some(Box::new(e)),
+        },
         Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => {
             connector::unusable_path(Path::new(path), &e)
         }
