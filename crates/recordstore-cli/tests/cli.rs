@@ -566,6 +566,22 @@ fn bench_json_lines_and_stats() {
     assert_eq!(stdout(&run(&url, &["count", "bench"], None)), "0\n");
 }
 
+#[test]
+fn bench_clears_leftovers_it_cannot_decode() {
+    // An interrupted run with codec=pickle left a record; a run with JSON must still start
+    // clean and end clean, not fail on "corrupt record".
+    let prefix = format!("bench-left-{}", std::process::id());
+    let base = format!("redis://{}/0?prefix={prefix}", redis_addr());
+    let pickled = format!("{base}&codec=pickle");
+    let o = run(&pickled, &["insert", "bench", "left", r#"{"n": 1}"#], None);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(&base, &["get", "bench", "left"], None);
+    assert_eq!(code(&o), 6, "JSON cannot read the pickle: {}", stderr(&o));
+    let o = run(&base, &["bench", "--records", "20"], None);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&run(&base, &["count", "bench"], None)), "0\n");
+}
+
 /// The tab-separated result lines of a text bench, after checking its header.
 fn bench_lines(out: &str) -> Vec<Vec<String>> {
     let mut lines = out.lines();
