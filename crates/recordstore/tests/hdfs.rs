@@ -836,3 +836,46 @@ async fn list_schemas_lists_the_schema_directories() {
         store.delete("beta", "k/../x").await.unwrap();
     }
 }
+
+/// `host:port` of a store URL.
+fn address_of(url: &str) -> String {
+    url.split_once("://")
+        .unwrap()
+        .1
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_native_url_at_a_port_that_is_no_namenode_is_a_protocol_error_not_a_timeout() {
+    // The WebHDFS port (HTTP) and Redis stand in for "the wrong port in the URL".
+    let http = address_of(&web_url());
+    let redis = address_of(
+        &std::env::var("RECORDSTORE_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6390".into()),
+    );
+    for (address, says) in [
+        (&http, format!("webhdfs://{http}")),
+        (&redis, "like a Redis server".to_string()),
+    ] {
+        let started = std::time::Instant::now();
+        let e = recordstore::open(&format!("hdfs://{address}/base"))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{address} opened as a NameNode"));
+        assert_eq!(e.kind(), ErrorKind::Protocol, "{address}: {e}");
+        assert!(!e.is_temporary(), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!("{address} did not answer as a Hadoop RPC server")),
+            "{text}"
+        );
+        assert!(text.contains(&says), "{text}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "took {:?}: {text}",
+            started.elapsed()
+        );
+    }
+}

@@ -54,6 +54,58 @@ async fn probe(conn: &HdfsConnection) -> Result<()> {
     }
 }
 
+/// How long the first native stat may take before [`check_rpc_port`] looks at the port.
+const SLOW_ANSWER: Duration = Duration::from_secs(2);
+
+/// Asks the port whether it speaks Hadoop RPC, when hdfs-native got no answer or lost the
+/// connection: it reads any reply as a length-prefixed frame, so a Redis or HTTP server there
+/// (a wrong port in the URL) leaves it waiting for a frame that never comes, or hangs up, which
+/// would be reported as a timeout or a (temporary) connection error.
+/// A line that no Hadoop client sends makes a NameNode answer at once with a framed
+/// `RPC$VersionMismatch`, a Redis server with `+PONG`, an HTTP server with `HTTP/1.1 400`.
+/// Only a reply that is plainly something else is refused; silence, a closed connection or a
+/// refused one are left to the real connect, which reports them as before.
+async fn check_rpc_port(host: &str, port: u16, timeout: Duration) -> Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = format!("{host}:{port}");
+    let wait = timeout.min(Duration::from_secs(5));
+    let exchange = async {
+        let mut socket = tokio::net::TcpStream::connect((host, port)).await.ok()?;
+        socket.write_all(b"PING\r\n\r\n").await.ok()?;
+        let mut reply = vec![0u8; 256];
+        let n = socket.read(&mut reply).await.ok()?;
+        reply.truncate(n);
+        Some(reply)
+    };
+    let Ok(Some(reply)) = tokio::time::timeout(wait, exchange).await else {
+        return Ok(());
+    };
+    if reply.is_empty() || reply.windows(17).any(|w| w == b"org.apache.hadoop") {
+        return Ok(());
+    }
+    let seen = if reply.starts_with(b"HTTP/") {
+        format!(
+            "it is an HTTP server; for WebHDFS use webhdfs://{address}, for native RPC the \
+             NameNode's RPC port (8020 unless configured otherwise)"
+        )
+    } else if matches!(reply[0], b'+' | b'-') && reply.ends_with(b"\r\n") {
+        "it answered like a Redis server; check the port in the URL (a NameNode's RPC port is \
+         8020 unless configured otherwise)"
+            .to_string()
+    } else {
+        format!(
+            "its reply ({:?}) is not Hadoop RPC; check the host and port in the URL",
+            String::from_utf8_lossy(&reply[..reply.len().min(40)])
+        )
+    };
+    Err(Error::Protocol {
+        backend: "hdfs",
+        protocol: "Hadoop RPC",
+        address,
+        message: seen,
+    })
+}
+
 impl fmt::Display for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.scheme())
@@ -172,7 +224,30 @@ impl Connector for HdfsConnector {
             request_timeout: self.request_timeout,
         };
         // The manager bounds the whole connect, probe included, by the connection timeout.
-        probe(&conn).await?;
+        {
+            let answered = probe(&conn);
+            tokio::pin!(answered);
+            // A NameNode answers within milliseconds; only a slow answer or a broken connection
+            // is worth a look at what listens on the port (the look costs a NameNode a logged
+            // warning).
+            let outcome = if self.transport == Transport::Native {
+                match tokio::time::timeout(SLOW_ANSWER, &mut answered).await {
+                    // A broken connection may be a server that hung up on hdfs-native.
+                    Ok(Err(e)) if e.kind() == crate::ErrorKind::Connection => {
+                        check_rpc_port(host, port, self.connect_timeout).await?;
+                        Err(e)
+                    }
+                    Ok(outcome) => outcome,
+                    Err(_slow) => {
+                        check_rpc_port(host, port, self.connect_timeout).await?;
+                        answered.await
+                    }
+                }
+            } else {
+                answered.await
+            };
+            outcome?;
+        }
         Ok(conn)
     }
 
