@@ -849,29 +849,57 @@ fn address_of(url: &str) -> String {
 }
 
 #[tokio::test]
-async fn a_native_url_at_a_port_that_is_no_namenode_is_a_protocol_error_not_a_timeout() {
-    // The WebHDFS port (HTTP) and Redis stand in for "the wrong port in the URL".
-    let http = address_of(&web_url());
+async fn a_url_at_the_wrong_port_is_a_protocol_error_never_an_empty_store_or_a_timeout() {
+    // The other transport's port and a Redis server stand in for "the wrong port in the URL".
+    // A NameNode's RPC port answers an HTTP request with a bare 404, which must not read as
+    // "no such file" (an empty schema).
+    let (http, rpc) = (address_of(&web_url()), address_of(&native_url()));
     let redis = address_of(
         &std::env::var("RECORDSTORE_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6390".into()),
     );
-    for (address, says) in [
-        (&http, format!("webhdfs://{http}")),
-        (&redis, "like a Redis server".to_string()),
-    ] {
+    let cases = [
+        (
+            format!("hdfs://{http}/base"),
+            &http,
+            "Hadoop RPC",
+            format!("webhdfs://{http}"),
+        ),
+        (
+            format!("hdfs://{redis}/base"),
+            &redis,
+            "Hadoop RPC",
+            "like a Redis server".into(),
+        ),
+        (
+            format!("webhdfs://{rpc}/base"),
+            &rpc,
+            "WebHDFS",
+            format!("use hdfs://{rpc}"),
+        ),
+        (
+            format!("webhdfs://{redis}/base"),
+            &redis,
+            "WebHDFS",
+            "like a Redis server".into(),
+        ),
+    ];
+    for (url, address, protocol, says) in cases {
         let started = std::time::Instant::now();
-        let e = recordstore::open(&format!("hdfs://{address}/base"))
-            .await
-            .err()
-            .unwrap_or_else(|| panic!("{address} opened as a NameNode"));
-        assert_eq!(e.kind(), ErrorKind::Protocol, "{address}: {e}");
+        let e = match recordstore::open(&url).await {
+            Ok(store) => match store.count_in("jobs").await {
+                Ok(n) => panic!("{url} counted {n} records"),
+                Err(e) => e,
+            },
+            Err(e) => e,
+        };
+        assert_eq!(e.kind(), ErrorKind::Protocol, "{url}: {e}");
         assert!(!e.is_temporary(), "{e}");
         let text = e.to_string();
         assert!(
-            text.starts_with(&format!("{address} did not answer as a Hadoop RPC server")),
+            text.starts_with(&format!("{address} did not answer as a {protocol} server")),
             "{text}"
         );
-        assert!(text.contains(&says), "{text}");
+        assert!(text.contains(&says), "{url}: {text}");
         assert!(
             started.elapsed() < std::time::Duration::from_secs(10),
             "took {:?}: {text}",

@@ -54,21 +54,26 @@ async fn probe(conn: &HdfsConnection) -> Result<()> {
     }
 }
 
-/// How long the first native stat may take before [`check_rpc_port`] looks at the port.
+/// How long the first native stat may take before [`check_port`] looks at the port.
 const SLOW_ANSWER: Duration = Duration::from_secs(2);
 
-/// Asks the port whether it speaks Hadoop RPC, when hdfs-native got no answer or lost the
-/// connection: it reads any reply as a length-prefixed frame, so a Redis or HTTP server there
-/// (a wrong port in the URL) leaves it waiting for a frame that never comes, or hangs up, which
-/// would be reported as a timeout or a (temporary) connection error.
-/// A line that no Hadoop client sends makes a NameNode answer at once with a framed
-/// `RPC$VersionMismatch`, a Redis server with `+PONG`, an HTTP server with `HTTP/1.1 400`.
-/// Only a reply that is plainly something else is refused; silence, a closed connection or a
-/// refused one are left to the real connect, which reports them as before.
-async fn check_rpc_port(host: &str, port: u16, timeout: Duration) -> Result<()> {
+/// What answered a line that no HDFS client sends (`PING`, then a blank line).
+#[derive(Debug, PartialEq)]
+enum Listener {
+    /// No answer in time, a closed connection, or no connection at all: nothing learned.
+    Unknown,
+    /// A framed `RPC$VersionMismatch`: a Hadoop RPC port (a NameNode's).
+    HadoopRpc,
+    /// `HTTP/1.1 400 …`.
+    Http,
+    /// `+PONG` (or a `-ERR` line).
+    Redis,
+    /// Something else; its first bytes.
+    Other(String),
+}
+
+async fn what_listens(host: &str, port: u16, timeout: Duration) -> Listener {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let address = format!("{host}:{port}");
-    let wait = timeout.min(Duration::from_secs(5));
     let exchange = async {
         let mut socket = tokio::net::TcpStream::connect((host, port)).await.ok()?;
         socket.write_all(b"PING\r\n\r\n").await.ok()?;
@@ -77,32 +82,60 @@ async fn check_rpc_port(host: &str, port: u16, timeout: Duration) -> Result<()> 
         reply.truncate(n);
         Some(reply)
     };
-    let Ok(Some(reply)) = tokio::time::timeout(wait, exchange).await else {
-        return Ok(());
+    let reply = match tokio::time::timeout(timeout.min(Duration::from_secs(5)), exchange).await {
+        Ok(Some(reply)) if !reply.is_empty() => reply,
+        _ => return Listener::Unknown,
     };
-    if reply.is_empty() || reply.windows(17).any(|w| w == b"org.apache.hadoop") {
-        return Ok(());
-    }
-    let seen = if reply.starts_with(b"HTTP/") {
-        format!(
-            "it is an HTTP server; for WebHDFS use webhdfs://{address}, for native RPC the \
-             NameNode's RPC port (8020 unless configured otherwise)"
-        )
+    if reply.windows(17).any(|w| w == b"org.apache.hadoop") {
+        Listener::HadoopRpc
+    } else if reply.starts_with(b"HTTP/") {
+        Listener::Http
     } else if matches!(reply[0], b'+' | b'-') && reply.ends_with(b"\r\n") {
-        "it answered like a Redis server; check the port in the URL (a NameNode's RPC port is \
-         8020 unless configured otherwise)"
-            .to_string()
+        Listener::Redis
     } else {
-        format!(
-            "its reply ({:?}) is not Hadoop RPC; check the host and port in the URL",
-            String::from_utf8_lossy(&reply[..reply.len().min(40)])
-        )
+        Listener::Other(String::from_utf8_lossy(&reply[..reply.len().min(40)]).into_owned())
+    }
+}
+
+/// Looks at what listens on the port when the NameNode did not answer as one (slow, or the
+/// connection broke), so that a wrong port in the URL is reported as such. hdfs-native reads
+/// any reply as a length-prefixed frame: a Redis or HTTP server there leaves it waiting for a
+/// frame that never comes, or hangs up, which would read as a timeout or a (temporary)
+/// connection error. WebHDFS at a Redis port sees the connection closed. `Ok` when the port
+/// may well be right: the caller then reports what it saw itself. The look costs a real
+/// NameNode a logged warning, which is why healthy connects never make it.
+async fn check_port(transport: Transport, host: &str, port: u16, timeout: Duration) -> Result<()> {
+    let address = format!("{host}:{port}");
+    let default = "unless configured otherwise";
+    let message = match (transport, what_listens(host, port, timeout).await) {
+        (_, Listener::Unknown)
+        | (Transport::Native, Listener::HadoopRpc)
+        | (Transport::WebHdfs, Listener::Http) => return Ok(()),
+        (Transport::Native, Listener::Http) => format!(
+            "it is an HTTP server; for WebHDFS use webhdfs://{address}, for native RPC the \
+             NameNode's RPC port (8020 {default})"
+        ),
+        (Transport::WebHdfs, Listener::HadoopRpc) => format!(
+            "it is a NameNode's RPC port; use hdfs://{address} for native RPC, or the \
+             NameNode's HTTP port (9870 {default}) for WebHDFS"
+        ),
+        (_, Listener::Redis) => format!(
+            "it answered like a Redis server; check the port in the URL (a NameNode listens \
+             on {} {default})",
+            transport.default_port()
+        ),
+        (_, Listener::Other(seen)) => {
+            format!("its reply ({seen:?}) is neither; check the host and port in the URL")
+        }
     };
     Err(Error::Protocol {
         backend: "hdfs",
-        protocol: "Hadoop RPC",
+        protocol: match transport {
+            Transport::Native => "Hadoop RPC",
+            Transport::WebHdfs => "WebHDFS",
+        },
         address,
-        message: seen,
+        message,
     })
 }
 
@@ -228,23 +261,20 @@ impl Connector for HdfsConnector {
             let answered = probe(&conn);
             tokio::pin!(answered);
             // A NameNode answers within milliseconds; only a slow answer or a broken connection
-            // is worth a look at what listens on the port (the look costs a NameNode a logged
-            // warning).
-            let outcome = if self.transport == Transport::Native {
-                match tokio::time::timeout(SLOW_ANSWER, &mut answered).await {
-                    // A broken connection may be a server that hung up on hdfs-native.
-                    Ok(Err(e)) if e.kind() == crate::ErrorKind::Connection => {
-                        check_rpc_port(host, port, self.connect_timeout).await?;
-                        Err(e)
-                    }
-                    Ok(outcome) => outcome,
-                    Err(_slow) => {
-                        check_rpc_port(host, port, self.connect_timeout).await?;
-                        answered.await
-                    }
+            // is worth a look at what listens on the port.
+            let (t, timeout) = (self.transport, self.connect_timeout);
+            let outcome = match tokio::time::timeout(SLOW_ANSWER, &mut answered).await {
+                // A broken connection may be a server that hung up on the client.
+                Ok(Err(e)) if e.kind() == crate::ErrorKind::Connection => {
+                    check_port(t, host, port, timeout).await?;
+                    Err(e)
                 }
-            } else {
-                answered.await
+                Ok(outcome) => outcome,
+                Err(_slow) if t == Transport::Native => {
+                    check_port(t, host, port, timeout).await?;
+                    answered.await
+                }
+                Err(_slow) => answered.await,
             };
             outcome?;
         }

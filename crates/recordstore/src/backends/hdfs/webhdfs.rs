@@ -64,6 +64,13 @@ struct FileStatusEntry {
     kind: String,
 }
 
+/// A GETFILESTATUS answer; only its presence matters.
+#[derive(Deserialize)]
+struct StatusBody {
+    #[serde(rename = "FileStatus")]
+    _status: serde::de::IgnoredAny,
+}
+
 #[derive(Deserialize)]
 struct BooleanBody {
     boolean: bool,
@@ -174,7 +181,10 @@ impl WebHdfs {
         let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
         let what = format!("HTTP {status}: {text}");
         Err(FsError::Failed(match status {
-            StatusCode::NOT_FOUND => return Err(FsError::NotFound),
+            // WebHDFS says "no such file" with a FileNotFoundException (above). A bare 404 is
+            // some other HTTP server (or a Hadoop RPC port), and "not found" would be a wrong
+            // answer: an empty schema, a missing record.
+            StatusCode::NOT_FOUND => self.not_webhdfs(&text),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Error::Auth {
                 backend: "hdfs",
                 message: self.msg(op, path, &what),
@@ -186,6 +196,29 @@ impl WebHdfs {
                 source: None,
             },
         }))
+    }
+
+    /// The error for a server at the URL that answers HTTP but not as WebHDFS.
+    fn not_webhdfs(&self, text: &str) -> Error {
+        let message = if text.contains("Hadoop IPC port") {
+            format!(
+                "it is a NameNode's RPC port; use hdfs://{} for native RPC, or the NameNode's \
+                 HTTP port (9870 unless configured otherwise) for WebHDFS",
+                self.addr
+            )
+        } else {
+            format!(
+                "its answers are not WebHDFS's (no FileStatus or RemoteException; it said {text:?}): \
+                 check the host and port in the URL (WebHDFS is at the NameNode's HTTP port, 9870 \
+                 unless configured otherwise)"
+            )
+        };
+        Error::Protocol {
+            backend: "hdfs",
+            protocol: "WebHDFS",
+            address: self.addr.to_string(),
+            message,
+        }
     }
 
     /// The DataNode address of a 307 answer.
@@ -234,7 +267,19 @@ impl FileSystem for WebHdfs {
     async fn exists(&self, path: &str) -> Result<bool, FsError> {
         let resp = self.call(Method::GET, path, "GETFILESTATUS", &[]).await?;
         match self.check(resp, "GETFILESTATUS", path, false).await {
-            Ok(_) => Ok(true),
+            Ok(resp) => {
+                // Any HTTP server answers 200 to something: only a FileStatus means "exists".
+                let body = resp
+                    .bytes()
+                    .await
+                    .map_err(|e| self.transport_error("GETFILESTATUS", path, e))?;
+                match serde_json::from_slice::<StatusBody>(&body) {
+                    Ok(_) => Ok(true),
+                    Err(_) => Err(FsError::Failed(
+                        self.not_webhdfs(&String::from_utf8_lossy(&body[..body.len().min(200)])),
+                    )),
+                }
+            }
             Err(FsError::NotFound) => Ok(false),
             Err(e) => Err(e),
         }
