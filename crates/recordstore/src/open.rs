@@ -131,7 +131,9 @@ mod tests {
             "hdfs://127.0.0.1:1/base?codec=yaml",
             "webhdfs://u:secret@127.0.0.1:1/base?codec=pickle",
         ] {
-            let e = open(url).await.err().expect(url);
+            let Err(e) = open(url).await else {
+                panic!("{url} opened");
+            };
             assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{url}: {e}");
             assert!(e.to_string().contains("only Redis stores"), "{url}: {e}");
             assert!(!e.to_string().contains("secret"), "{url}: {e}");
