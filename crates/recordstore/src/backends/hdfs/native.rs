@@ -4,24 +4,98 @@ use super::transport::{FileSystem, FsError};
 use crate::error::Error;
 use bytes::Bytes;
 use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// One runtime for every hdfs-native client of the process. hdfs-native spawns its RPC
 /// listener tasks and registers its sockets (and a process-wide DataNode connection cache) on
 /// the runtime it is built in; if that were the caller's runtime, a client or cached
 /// connection would break when that runtime ends (each `#[tokio::test]` has its own).
+///
+/// "Of the process": a child made by `fork()` (the peer runs events in forked processes)
+/// inherits the parent's runtime without its threads, and a task spawned there would never
+/// run, so a process whose id differs from the runtime's owner builds its own. The parent's is
+/// leaked in the child, not dropped: dropping would wait for threads that do not exist there.
+/// No lock is held across a fork this way (a lock taken by a parent's thread would never be
+/// released in the child).
 fn io_runtime() -> tokio::runtime::Handle {
-    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("recordstore-hdfs-io")
-            .enable_all()
-            .build()
-            .expect("cannot start the HDFS I/O runtime")
-    })
-    .handle()
-    .clone()
+    use std::sync::atomic::{AtomicPtr, Ordering};
+    struct Owned {
+        pid: u32,
+        runtime: tokio::runtime::Runtime,
+    }
+    static RT: AtomicPtr<Owned> = AtomicPtr::new(std::ptr::null_mut());
+    let pid = std::process::id();
+    loop {
+        let current = RT.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer in RT comes from `Box::into_raw` below and is never freed.
+        if let Some(owned) = unsafe { current.as_ref() } {
+            if owned.pid == pid {
+                return owned.runtime.handle().clone();
+            }
+        }
+        let fresh = Box::into_raw(Box::new(Owned {
+            pid,
+            runtime: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("recordstore-hdfs-io")
+                .enable_all()
+                .build()
+                .expect("cannot start the HDFS I/O runtime"),
+        }));
+        if RT
+            .compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // Another thread built one first. Ours never ran a task; `shutdown_background`,
+            // unlike a drop, may be called from async code.
+            // SAFETY: `fresh` never left this function.
+            unsafe { Box::from_raw(fresh) }
+                .runtime
+                .shutdown_background();
+        }
+    }
+}
+
+/// How long hdfs-native keeps an idle DataNode read connection in its process-wide cache.
+const DATANODE_CACHE_EXPIRY: std::time::Duration = std::time::Duration::from_millis(3_200);
+
+/// When this process was forked, as nanoseconds after [`fork_clock`]'s base; 0 if never.
+static FORKED_AT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn fork_clock() -> std::time::Instant {
+    static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *BASE.get_or_init(std::time::Instant::now)
+}
+
+/// Records the moment of every `fork()` in the child (once registered, for the whole process).
+fn watch_forks() {
+    #[cfg(unix)]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        extern "C" fn in_child() {
+            // Only an atomic store and a clock read: safe between fork and exec.
+            let nanos = fork_clock().elapsed().as_nanos().max(1) as u64;
+            FORKED_AT.store(nanos, std::sync::atomic::Ordering::Release);
+        }
+        ONCE.call_once(|| {
+            fork_clock();
+            // SAFETY: registers a handler that only reads a clock and stores an atomic.
+            unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
+        });
+    }
+}
+
+/// A forked child inherits hdfs-native's cache of idle DataNode connections: sockets the
+/// parent may take up again, registered with a runtime that no longer runs here. Using one
+/// would hang (and could read the parent's bytes), so a child's reads wait until every
+/// inherited entry has expired, at most [`DATANODE_CACHE_EXPIRY`] after the fork.
+async fn wait_out_inherited_connections() {
+    let forked = FORKED_AT.load(std::sync::atomic::Ordering::Acquire);
+    if forked == 0 {
+        return;
+    }
+    let clear_at = fork_clock() + std::time::Duration::from_nanos(forked) + DATANODE_CACHE_EXPIRY;
+    tokio::time::sleep_until(clear_at.into()).await;
 }
 
 /// A native HDFS client and the address it talks to (for messages).
@@ -34,6 +108,7 @@ pub(crate) struct NativeFs {
 impl NativeFs {
     /// Builds a client; does no I/O (hdfs-native connects on first call).
     pub(crate) fn build(host: &str, port: u16, user: &str) -> Result<Self, Error> {
+        watch_forks();
         let addr = format!("{host}:{port}");
         let client = ClientBuilder::new()
             .with_url(format!("hdfs://{addr}"))
@@ -89,6 +164,7 @@ impl FileSystem for NativeFs {
     }
 
     async fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+        wait_out_inherited_connections().await;
         let mut reader = self
             .client
             .read(path)
