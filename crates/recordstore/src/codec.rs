@@ -468,8 +468,13 @@ impl Shape {
         self.len = from;
         Some(range)
     }
-    /// Dict items from a mark: pairs, with str keys. `Err` for a key of another kind.
-    fn dict_items(&self, items: std::ops::Range<usize>) -> std::result::Result<bool, String> {
+    /// Pops the items above the topmost mark as dict items: pairs, with str keys. `Ok(false)`
+    /// where the tracking cannot follow (no mark, an odd count); `Err` for a key of another
+    /// kind.
+    fn pop_dict_items(&mut self) -> std::result::Result<bool, String> {
+        let Some(items) = self.pop_mark() else {
+            return Ok(false);
+        };
         if items.len() % 2 != 0 {
             return Ok(false);
         }
@@ -752,15 +757,8 @@ fn scan(b: &[u8]) -> std::result::Result<Scan, String> {
             b'}' => track!(shape.push(Kind::Dict)), // EMPTY_DICT
             b'd' => {
                 // DICT
-                if sure {
-                    match shape.pop_mark() {
-                        Some(items) => {
-                            if !shape.dict_items(items)? {
-                                sure = false;
-                            }
-                        }
-                        None => sure = false,
-                    }
+                if sure && !shape.pop_dict_items()? {
+                    sure = false;
                 }
                 track!(shape.push(Kind::Dict));
             }
@@ -778,15 +776,8 @@ fn scan(b: &[u8]) -> std::result::Result<Scan, String> {
             }
             b'u' => {
                 // SETITEMS
-                if sure {
-                    match shape.pop_mark() {
-                        Some(items) => {
-                            if !shape.dict_items(items)? {
-                                sure = false;
-                            }
-                        }
-                        None => sure = false,
-                    }
+                if sure && !shape.pop_dict_items()? {
+                    sure = false;
                 }
                 track!(shape.top().filter(|k| *k == Kind::Dict));
             }

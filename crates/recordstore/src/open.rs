@@ -47,13 +47,7 @@ pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn KeyVa
         Some("memory") => Ok(Arc::new(crate::backends::memory::MemoryStore::new())),
         #[cfg(feature = "sqlite")]
         Some("sqlite") => {
-            let rest = &url["sqlite://".len()..];
-            let path = rest.split('?').next().unwrap_or_default();
-            let path = if path.is_empty() {
-                "recordstore.db"
-            } else {
-                path
-            };
+            let path = sqlite_file(url).expect("a sqlite:// URL");
             let store = crate::backends::sqlite::SqliteStore::with_options(
                 path,
                 options.mode,
@@ -85,6 +79,20 @@ pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn KeyVa
             redact_url(url),
             supported_schemes().join(", ")
         ))),
+    }
+}
+
+/// The file of a `sqlite://PATH` URL, `recordstore.db` when it names none; `None` for a URL
+/// of another scheme.
+pub(crate) fn sqlite_file(url: &str) -> Option<&str> {
+    const SCHEME: &str = "sqlite://";
+    let rest = url
+        .get(..SCHEME.len())
+        .filter(|s| s.eq_ignore_ascii_case(SCHEME))
+        .map(|_| &url[SCHEME.len()..])?;
+    match rest.split('?').next().unwrap_or_default() {
+        "" => Some("recordstore.db"),
+        path => Some(path),
     }
 }
 

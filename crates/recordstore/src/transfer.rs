@@ -250,17 +250,7 @@ fn list(f: &mut fmt::Formatter<'_>, schema: &str, what: &str, items: &[Problem])
 /// error rather than created empty. That concerns `sqlite://`, the one scheme that creates its
 /// file on open (`sqlite+peer://` never creates one).
 pub async fn open_source(url: &str, options: &OpenOptions) -> Result<Arc<dyn KeyValueStore>> {
-    if let Some(rest) = url
-        .get(..9)
-        .filter(|s| s.eq_ignore_ascii_case("sqlite://"))
-        .map(|_| &url[9..])
-    {
-        let path = rest.split('?').next().unwrap_or_default();
-        let path = if path.is_empty() {
-            "recordstore.db"
-        } else {
-            path
-        };
+    if let Some(path) = crate::open::sqlite_file(url) {
         if !std::path::Path::new(path).is_file() {
             return Err(Error::Config {
                 backend: "sqlite",

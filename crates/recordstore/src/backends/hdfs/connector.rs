@@ -219,6 +219,29 @@ impl HdfsConnector {
         )
     }
 
+    /// The probe of a new connection. A NameNode answers within milliseconds; only a slow
+    /// answer (native RPC) or a broken connection is worth a look at what listens on the port.
+    async fn first_probe(&self, conn: &HdfsConnection) -> Result<()> {
+        let (host, port) = self.host_port();
+        let look = || check_port(self.transport, host, port, self.connect_timeout);
+        let answered = probe(conn);
+        tokio::pin!(answered);
+        match tokio::time::timeout(SLOW_ANSWER, &mut answered).await {
+            // A broken connection may be a server that hung up on the client.
+            Ok(Err(e)) if e.kind() == crate::ErrorKind::Connection => {
+                look().await?;
+                Err(e)
+            }
+            Ok(outcome) => outcome,
+            Err(_slow) => {
+                if self.transport == Transport::Native {
+                    look().await?;
+                }
+                answered.await
+            }
+        }
+    }
+
     fn host_port(&self) -> (&str, u16) {
         (
             self.config.host.as_deref().unwrap_or("localhost"),
@@ -257,27 +280,7 @@ impl Connector for HdfsConnector {
             request_timeout: self.request_timeout,
         };
         // The manager bounds the whole connect, probe included, by the connection timeout.
-        {
-            let answered = probe(&conn);
-            tokio::pin!(answered);
-            // A NameNode answers within milliseconds; only a slow answer or a broken connection
-            // is worth a look at what listens on the port.
-            let (t, timeout) = (self.transport, self.connect_timeout);
-            let outcome = match tokio::time::timeout(SLOW_ANSWER, &mut answered).await {
-                // A broken connection may be a server that hung up on the client.
-                Ok(Err(e)) if e.kind() == crate::ErrorKind::Connection => {
-                    check_port(t, host, port, timeout).await?;
-                    Err(e)
-                }
-                Ok(outcome) => outcome,
-                Err(_slow) if t == Transport::Native => {
-                    check_port(t, host, port, timeout).await?;
-                    answered.await
-                }
-                Err(_slow) => answered.await,
-            };
-            outcome?;
-        }
+        self.first_probe(&conn).await?;
         Ok(conn)
     }
 

@@ -460,11 +460,8 @@ impl KeyValueStore for HdfsStore {
         Ok(names)
     }
 
-    /// The keys under the schema's directory (and its subdirectories), without reading the
-    /// files: the records `filter_record` would list, each key once. Like `HLEN` or
-    /// `COUNT(*)`, a record whose content is corrupt still counts (`filter_record` reports it
-    /// as [`Error::Corrupt`]); temporary and foreign files do not.
-    /// The keys that `count` counts: the same listing, foreign names skipped with a warning.
+    /// The keys that `count` counts, from the same listing (foreign names skipped with a
+    /// warning); no file is read.
     async fn list_keys(&self, schema: SchemaName<'_>) -> Result<Vec<String>> {
         let dir = &self.schema_dir(schema);
         self.manager
@@ -474,6 +471,10 @@ impl KeyValueStore for HdfsStore {
             .await
     }
 
+    /// The keys under the schema's directory (and its subdirectories), without reading the
+    /// files: the records `filter_record` would list, each key once. Like `HLEN` or
+    /// `COUNT(*)`, a record whose content is corrupt still counts (`filter_record` reports it
+    /// as [`Error::Corrupt`]); temporary and foreign files do not.
     async fn count(&self, schema: SchemaName<'_>) -> Result<u64> {
         let dir = &self.schema_dir(schema);
         self.manager

@@ -178,7 +178,7 @@ impl WebHdfs {
                 &self.msg(op, path, &what),
             ));
         }
-        let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+        let text = excerpt(&body);
         let what = format!("HTTP {status}: {text}");
         Err(FsError::Failed(match status {
             // WebHDFS says "no such file" with a FileNotFoundException (above). A bare 404 is
@@ -275,9 +275,7 @@ impl FileSystem for WebHdfs {
                     .map_err(|e| self.transport_error("GETFILESTATUS", path, e))?;
                 match serde_json::from_slice::<StatusBody>(&body) {
                     Ok(_) => Ok(true),
-                    Err(_) => Err(FsError::Failed(
-                        self.not_webhdfs(&String::from_utf8_lossy(&body[..body.len().min(200)])),
-                    )),
+                    Err(_) => Err(FsError::Failed(self.not_webhdfs(&excerpt(&body)))),
                 }
             }
             Err(FsError::NotFound) => Ok(false),
@@ -372,6 +370,11 @@ impl FileSystem for WebHdfs {
         let b: BooleanBody = self.read_json(resp, "DELETE", path).await?;
         Ok(b.boolean)
     }
+}
+
+/// The start of a response body, for a message.
+fn excerpt(body: &[u8]) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
 }
 
 /// What reqwest's message leaves out ("error sending request for url …" says little; the
