@@ -4,6 +4,7 @@ other way round, on the real Redis."""
 
 from __future__ import annotations
 
+import pytest
 import redis as redis_py
 from event_pipeline.backends.stores.redis_store import RedisStoreBackend as PeerRedis
 from event_pipeline.result import EventResult
@@ -40,12 +41,9 @@ def test_peer_and_ours_share_one_redis_with_codec_pickle() -> None:
 
         # Without the codec, the peer's pickles are corrupt JSON, named by key: never "not found".
         plain = recordstore.open(f"redis://{REDIS}/0")
-        try:
+        with pytest.raises(recordstore.Corrupt) as e:
             plain.get(schema, got.id)
-        except recordstore.Corrupt as e:
-            assert e.key == got.id
-        else:
-            raise AssertionError("a pickle read as JSON")
+        assert e.value.key == got.id
     finally:
         redis_py.Redis(host=host, port=port, db=0).delete(schema)
         ours.close()

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::peer_python;
+use common::run_peer;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
@@ -62,18 +62,8 @@ fn readme_commands() -> Vec<String> {
 #[test]
 fn the_readme_migration_runs_as_written() {
     let dir = tempfile::tempdir().unwrap();
-    let o = Command::new(peer_python())
-        .arg("-c")
-        .arg(PEER_WRITES)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "the peer failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let keys: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let keys: Value =
+        serde_json::from_str(&run_peer(PEER_WRITES, &[], b"", Some(dir.path()))).unwrap();
 
     let commands = readme_commands();
     assert!(commands.len() >= 5, "{commands:?}");

@@ -13,8 +13,7 @@ use recordstore::{Document, ErrorKind, Filter, KeyValueStore, KeyValueStoreExt, 
 use serde_json::{json, Map, Value};
 mod common;
 
-use common::{peer_python, rs as cli};
-use std::io::Write;
+use common::{json_lines, ok, rs as cli, run_peer};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -141,36 +140,10 @@ fn pickle_url() -> String {
 /// Runs the peer's script in `mode` on `schema`, feeding `input`; its stdout as JSON.
 fn peer(mode: &str, schema: &str, input: &Value) -> Value {
     let (_, host, port, db) = redis_server();
-    let mut child = Command::new(peer_python())
-        .args([
-            "-c",
-            PEER,
-            mode,
-            &host,
-            &port.to_string(),
-            &db.to_string(),
-            schema,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.to_string().as_bytes()).unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "the peer failed in mode {mode}:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "the peer printed no JSON ({e}):\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    let (port, db) = (port.to_string(), db.to_string());
+    let args = [mode, host.as_str(), &port, &db, schema];
+    let out = run_peer(PEER, &args, input.to_string().as_bytes(), None);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("the peer printed no JSON ({e}):\n{out}"))
 }
 
 async fn open_pickle() -> Arc<dyn KeyValueStore> {
@@ -262,17 +235,7 @@ async fn the_peer_writes_and_recordstore_reads() {
     }
 
     // export: every record, as JSON Lines.
-    let out = cli(&pickle_url(), &["export", &s]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&ok(cli(&pickle_url(), &["export", &s])));
     assert_eq!(lines.len(), 10);
     for line in &lines {
         let key = line["key"].as_str().unwrap();

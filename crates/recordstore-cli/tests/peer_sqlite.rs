@@ -3,24 +3,8 @@
 
 mod common;
 
-use common::{ok, peer_python, rs};
+use common::{json_lines, ok, rs, run_peer};
 use serde_json::Value;
-use std::process::Command;
-
-fn peer(script: &str, args: &[&str]) -> String {
-    let o = Command::new(peer_python())
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "the peer failed:\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
 
 /// The peer's SqliteStoreBackend writes EventResults as its users' pipelines do; prints each
 /// record's key and `__getstate__()` as JSON lines.
@@ -43,18 +27,12 @@ for i in range(25):
 fn the_peers_sqlite_store_is_read_and_copied() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("peer.db");
-    let written: Vec<Value> = peer(PEER_WRITES, &[db.to_str().unwrap()])
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let written = json_lines(&run_peer(PEER_WRITES, &[db.to_str().unwrap()], b"", None));
     assert_eq!(written.len(), 25);
     let peer_url = format!("sqlite+peer://{}", db.display());
 
     assert_eq!(ok(rs(&peer_url, &["count", "results"])), "25\n");
-    let exported: Vec<Value> = ok(rs(&peer_url, &["export", "results"]))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let exported = json_lines(&ok(rs(&peer_url, &["export", "results"])));
     assert_eq!(exported.len(), 25);
     for w in &written {
         let key = w["key"].as_str().unwrap();

@@ -17,94 +17,50 @@ use redis::AsyncCommands;
 use redis_common::*;
 use serde_json::{json, Value};
 
-mod single {
-    use super::*;
-    async fn open() -> Store {
-        open_checked(&redis_url(), Some(ConnectionMode::Single)).await
-    }
-    conformance_tests!(open);
+/// A conformance run in a module of its own: the store at `$url`, in connection mode `$mode`.
+macro_rules! suite {
+    ($name:ident, $url:expr, $mode:expr) => {
+        mod $name {
+            use super::*;
+            async fn open() -> Store {
+                open_checked(&$url, $mode).await
+            }
+            conformance_tests!(open);
+        }
+    };
 }
 
-mod pooled {
-    use super::*;
-    async fn open() -> Store {
-        open_checked(&redis_url(), Some(ConnectionMode::Pooled)).await
-    }
-    conformance_tests!(open);
-}
-
-mod server_filter {
-    use super::*;
-    async fn open() -> Store {
-        open_checked(&with_query(&redis_url(), "filter=server"), None).await
-    }
-    conformance_tests!(open);
-}
-
-mod prefixed {
-    use super::*;
-    async fn open() -> Store {
-        open_checked(&with_query(&redis_url(), "prefix=conformance"), None).await
-    }
-    conformance_tests!(open);
-}
-
-mod tls {
-    use super::*;
-    async fn open() -> Store {
-        open_checked(&tls_url(), None).await
-    }
-    conformance_tests!(open);
-}
-
-mod cluster {
-    use super::*;
-    async fn open() -> Store {
-        open_checked(&cluster_url(), None).await
-    }
-    conformance_tests!(open);
-}
-
-/// `codec=pickle` (event-pipeline's values) on every kind of server: the same semantics.
-mod pickle_single {
-    use super::*;
-    async fn open() -> Store {
-        open_checked(
-            &with_query(&redis_url(), "codec=pickle"),
-            Some(ConnectionMode::Single),
-        )
-        .await
-    }
-    conformance_tests!(open);
-}
-
-mod pickle_pooled {
-    use super::*;
-    async fn open() -> Store {
-        open_checked(
-            &with_query(&redis_url(), "codec=pickle"),
-            Some(ConnectionMode::Pooled),
-        )
-        .await
-    }
-    conformance_tests!(open);
-}
-
-mod pickle_tls {
-    use super::*;
-    async fn open() -> Store {
-        open_checked(&with_query(&tls_url(), "codec=pickle"), None).await
-    }
-    conformance_tests!(open);
-}
-
-mod pickle_cluster {
-    use super::*;
-    async fn open() -> Store {
-        open_checked(&with_query(&cluster_url(), "codec=pickle&prefix=pk"), None).await
-    }
-    conformance_tests!(open);
-}
+suite!(single, redis_url(), Some(ConnectionMode::Single));
+suite!(pooled, redis_url(), Some(ConnectionMode::Pooled));
+suite!(
+    server_filter,
+    with_query(&redis_url(), "filter=server"),
+    None
+);
+suite!(
+    prefixed,
+    with_query(&redis_url(), "prefix=conformance"),
+    None
+);
+suite!(tls, tls_url(), None);
+suite!(cluster, cluster_url(), None);
+// `codec=pickle` (event-pipeline's values) on every kind of server: the same semantics.
+suite!(
+    pickle_single,
+    with_query(&redis_url(), "codec=pickle"),
+    Some(ConnectionMode::Single)
+);
+suite!(
+    pickle_pooled,
+    with_query(&redis_url(), "codec=pickle"),
+    Some(ConnectionMode::Pooled)
+);
+suite!(pickle_tls, with_query(&tls_url(), "codec=pickle"), None);
+suite!(
+    pickle_cluster,
+    with_query(&cluster_url(), "codec=pickle&prefix=pk"),
+    None
+);
 
 fn s(name: &str) -> SchemaName<'_> {
     SchemaName::new(name).unwrap()
